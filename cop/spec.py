@@ -1,0 +1,376 @@
+"""The national return form and the provincial amendments, loaded from spec/.
+
+The YAML files are the single home of the form. This module turns them into
+typed objects and refuses a broken file with a message that names the file,
+the entry and what is wrong with it.
+"""
+from __future__ import annotations
+
+import functools
+import unicodedata
+from dataclasses import dataclass, field as dataclass_field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from cop.paths import SPEC_DIR
+from cop.period import PeriodError, parse_period
+
+IDENTITY_FIELDS = ("province_code", "district_code", "unit_code", "period")
+FIELD_TYPES = ("count", "decimal")
+COMPARISONS = ("<=",)
+SEVERITIES = ("error", "warning")
+FILE_FORMATS = ("csv", "xlsx")
+
+
+class SpecError(ValueError):
+    """A spec file is missing or malformed. The message says where and why."""
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    group: str
+    type: str
+    unit: str
+    required: bool
+    max: float
+    label: str
+    help: str
+    province: str | None = None  # set for a province's local indicator
+
+    @property
+    def is_local(self) -> bool:
+        return self.province is not None
+
+
+@dataclass(frozen=True)
+class IdentityField:
+    name: str
+    label: str
+    help: str
+
+
+@dataclass(frozen=True)
+class CrossFieldRule:
+    code: str
+    severity: str
+    left: str
+    op: str
+    right: str
+    paired: bool = False
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    severity: str
+    title: str
+    fix: str
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_file_bytes: int
+    max_rows: int
+    max_columns: int
+    max_xlsx_uncompressed_bytes: int
+    max_xlsx_compression_ratio: int
+
+
+@dataclass(frozen=True)
+class HistoryRules:
+    outlier_robust_z: float
+    outlier_history_months: int
+    outlier_min_history: int
+    outlier_min_abs_change: float
+
+
+@dataclass(frozen=True)
+class Form:
+    version: int
+    programme_start: str
+    default_due_day: int
+    limits: Limits
+    groups: dict[str, str]
+    identity: tuple[IdentityField, ...]
+    fields: tuple[Field, ...]
+    cross_field_rules: tuple[CrossFieldRule, ...]
+    history_rules: HistoryRules
+    rules: dict[str, Rule]
+
+    def field(self, name: str) -> Field:
+        for candidate in self.fields:
+            if candidate.name == name:
+                return candidate
+        raise KeyError(name)
+
+    @property
+    def field_names(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.fields)
+
+
+@dataclass(frozen=True)
+class FileFormat:
+    format: str
+    delimiter: str = ","
+    encoding: str = "utf-8"
+    sheet: str | None = None
+
+    @property
+    def extension(self) -> str:
+        return self.format
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a province's return: the header the province uses and the field behind it."""
+    header: str
+    field: str
+    required: bool
+    local: bool = False
+
+
+@dataclass(frozen=True)
+class Amendment:
+    province: str
+    name: str
+    file: FileFormat
+    due_day: int
+    aliases: dict[str, tuple[str, ...]] = dataclass_field(default_factory=dict)
+    omit: tuple[str, ...] = ()
+    local_indicators: tuple[Field, ...] = ()
+
+    def header_for(self, field_name: str) -> str:
+        """The header the province's template uses: its first alias, else the national name."""
+        return (self.aliases.get(field_name) or (field_name,))[0]
+
+    def columns(self, form: Form) -> list[Column]:
+        """The province's template columns, in order: identity, national fields kept, local indicators."""
+        columns = [Column(self.header_for(name), name, True) for name in IDENTITY_FIELDS]
+        columns += [Column(self.header_for(f.name), f.name, f.required)
+                    for f in form.fields if f.name not in self.omit]
+        columns += [Column(self.header_for(f.name), f.name, f.required, local=True)
+                    for f in self.local_indicators]
+        return columns
+
+    def header_lookup(self, form: Form) -> dict[str, str]:
+        """Normalised header -> field name, for every name the province may use."""
+        lookup: dict[str, str] = {}
+        names = list(IDENTITY_FIELDS) + list(form.field_names) + [f.name for f in self.local_indicators]
+        for name in names:
+            for header in (name, *self.aliases.get(name, ())):
+                lookup[normalize_header(header)] = name
+        return lookup
+
+    def local_field(self, name: str) -> Field:
+        for candidate in self.local_indicators:
+            if candidate.name == name:
+                return candidate
+        raise KeyError(name)
+
+
+def normalize_header(text: str) -> str:
+    """Headers match after Unicode normalisation, trimming, case-folding and collapsing spaces."""
+    text = unicodedata.normalize("NFKC", str(text)).replace("\ufeff", "")
+    return " ".join(text.split()).casefold()
+
+
+# ---------------------------------------------------------------- loading
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        raise SpecError(f"{path}: file not found")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise SpecError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise SpecError(f"{path}: expected a mapping at the top level, found {type(data).__name__}")
+    return data
+
+
+class _Checker:
+    """Reads typed values out of a YAML mapping, naming the place of any problem."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def fail(self, where: str, message: str) -> SpecError:
+        return SpecError(f"{self.path}: {where}: {message}")
+
+    def get(self, mapping: Any, key: str, kind: type | tuple[type, ...], where: str, default: Any = ...) -> Any:
+        if not isinstance(mapping, dict):
+            raise self.fail(where, f"expected a mapping, found {mapping!r}")
+        if key not in mapping:
+            if default is ...:
+                raise self.fail(where, f"missing key '{key}'")
+            return default
+        value = mapping[key]
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, kind) or (isinstance(value, bool) and kind in (int, float)):
+            expected = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+            raise self.fail(f"{where}.{key}", f"must be {expected}, found {value!r}")
+        return value
+
+
+def _parse_field(check: _Checker, raw: Any, where: str, groups: dict[str, str] | None,
+                 province: str | None = None) -> Field:
+    name = check.get(raw, "name", str, where)
+    where = f"{where} ('{name}')"
+    group = check.get(raw, "group", str, where, default="local" if province else ...)
+    if groups is not None and group not in groups:
+        raise check.fail(where, f"group '{group}' is not one of {sorted(groups)}")
+    field_type = check.get(raw, "type", str, where)
+    if field_type not in FIELD_TYPES:
+        raise check.fail(where, f"type '{field_type}' must be one of {FIELD_TYPES}")
+    cap = check.get(raw, "max", float, where)
+    if cap <= 0:
+        raise check.fail(where, f"max must be positive, found {cap}")
+    return Field(
+        name=name, group=group, type=field_type, unit=check.get(raw, "unit", str, where),
+        required=check.get(raw, "required", bool, where), max=cap,
+        label=check.get(raw, "label", str, where), help=check.get(raw, "help", str, where),
+        province=province,
+    )
+
+
+def _check_unique(check: _Checker, names: list[str], where: str) -> None:
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise check.fail(where, f"'{name}' is defined twice")
+        seen.add(name)
+
+
+def parse_form(path: Path) -> Form:
+    check = _Checker(path)
+    raw = _read_yaml(path)
+    groups = check.get(raw, "groups", dict, "top level")
+    identity = tuple(
+        IdentityField(check.get(item, "name", str, f"identity[{i}]"), check.get(item, "label", str, f"identity[{i}]"),
+                      check.get(item, "help", str, f"identity[{i}]"))
+        for i, item in enumerate(check.get(raw, "identity", list, "top level")))
+    if tuple(f.name for f in identity) != IDENTITY_FIELDS:
+        raise check.fail("identity", f"must list exactly {IDENTITY_FIELDS} in that order")
+    fields = tuple(_parse_field(check, item, f"fields[{i}]", groups)
+                   for i, item in enumerate(check.get(raw, "fields", list, "top level")))
+    _check_unique(check, [f.name for f in fields] + list(IDENTITY_FIELDS), "fields")
+
+    rules = {}
+    for code, item in check.get(raw, "rules", dict, "top level").items():
+        severity = check.get(item, "severity", str, f"rules.{code}")
+        if severity not in SEVERITIES:
+            raise check.fail(f"rules.{code}", f"severity '{severity}' must be one of {SEVERITIES}")
+        rules[code] = Rule(code, severity, check.get(item, "title", str, f"rules.{code}"),
+                           check.get(item, "fix", str, f"rules.{code}"))
+
+    cross = []
+    for i, item in enumerate(check.get(raw, "cross_field_rules", list, "top level")):
+        where = f"cross_field_rules[{i}]"
+        rule = CrossFieldRule(
+            code=check.get(item, "code", str, where), severity=check.get(item, "severity", str, where),
+            left=check.get(item, "left", str, where), op=check.get(item, "op", str, where),
+            right=check.get(item, "right", str, where), paired=check.get(item, "paired", bool, where, False),
+            note=check.get(item, "note", str, where, ""))
+        for side in (rule.left, rule.right):
+            if side not in {f.name for f in fields}:
+                raise check.fail(where, f"refers to unknown field '{side}'")
+        if rule.op not in COMPARISONS:
+            raise check.fail(where, f"op '{rule.op}' must be one of {COMPARISONS}")
+        if rule.code not in rules or rules[rule.code].severity != rule.severity:
+            raise check.fail(where, f"code '{rule.code}' needs an entry with severity {rule.severity} under rules")
+        cross.append(rule)
+
+    limits_raw = check.get(raw, "limits", dict, "top level")
+    limits = Limits(**{name: check.get(limits_raw, name, int, "limits") for name in Limits.__dataclass_fields__})
+    history_raw = check.get(raw, "history_rules", dict, "top level")
+    history = HistoryRules(**{name: check.get(history_raw, name, (int, float), "history_rules")
+                              for name in HistoryRules.__dataclass_fields__})
+    programme_start = check.get(raw, "programme_start", str, "top level")
+    try:
+        parse_period(programme_start)
+    except PeriodError as exc:
+        raise check.fail("programme_start", str(exc)) from exc
+    return Form(
+        version=check.get(raw, "version", int, "top level"), programme_start=programme_start,
+        default_due_day=check.get(raw, "default_due_day", int, "top level"), limits=limits, groups=groups,
+        identity=identity, fields=fields, cross_field_rules=tuple(cross), history_rules=history, rules=rules,
+    )
+
+
+def parse_amendment(path: Path, form: Form) -> Amendment:
+    check = _Checker(path)
+    raw = _read_yaml(path)
+    province = check.get(raw, "province", str, "top level")
+    if path.stem != province:
+        raise check.fail("province", f"'{province}' does not match the file name {path.name}")
+    file_raw = check.get(raw, "file", dict, "top level")
+    file_format = FileFormat(
+        format=check.get(file_raw, "format", str, "file"), delimiter=check.get(file_raw, "delimiter", str, "file", ","),
+        encoding=check.get(file_raw, "encoding", str, "file", "utf-8"), sheet=check.get(file_raw, "sheet", str, "file", None))
+    if file_format.format not in FILE_FORMATS:
+        raise check.fail("file.format", f"'{file_format.format}' must be one of {FILE_FORMATS}")
+
+    locals_ = tuple(_parse_field(check, item, f"local_indicators[{i}]", None, province=province)
+                    for i, item in enumerate(check.get(raw, "local_indicators", list, "top level", [])))
+    national = set(form.field_names) | set(IDENTITY_FIELDS)
+    for local in locals_:
+        if local.name in national:
+            raise check.fail("local_indicators", f"'{local.name}' is a national field; a local indicator needs its own name")
+    _check_unique(check, [f.name for f in locals_], "local_indicators")
+
+    omit = tuple(check.get(raw, "omit", list, "top level", []))
+    for name in omit:
+        if name not in form.field_names:
+            raise check.fail("omit", f"'{name}' is not a national field")
+        if form.field(name).required:
+            raise check.fail("omit", f"'{name}' is required nationally; a province may leave out only optional fields")
+
+    aliases: dict[str, tuple[str, ...]] = {}
+    known = national | {f.name for f in locals_}
+    for name, headers in (check.get(raw, "aliases", dict, "top level", {}) or {}).items():
+        if name not in known:
+            raise check.fail(f"aliases.{name}", "is not a field of the national form or a local indicator")
+        if not isinstance(headers, list) or not all(isinstance(h, str) and h.strip() for h in headers):
+            raise check.fail(f"aliases.{name}", "must be a list of non-empty header texts")
+        aliases[name] = tuple(headers)
+    amendment = Amendment(
+        province=province, name=check.get(raw, "name", str, "top level"), file=file_format,
+        due_day=check.get(raw, "due_day", int, "top level", form.default_due_day),
+        aliases=aliases, omit=omit, local_indicators=locals_)
+    if not 1 <= amendment.due_day <= 28:
+        raise check.fail("due_day", f"must be a day between 1 and 28, found {amendment.due_day}")
+    _check_alias_collisions(check, amendment, form)
+    return amendment
+
+
+def _check_alias_collisions(check: _Checker, amendment: Amendment, form: Form) -> None:
+    owners: dict[str, str] = {}
+    names = list(IDENTITY_FIELDS) + list(form.field_names) + [f.name for f in amendment.local_indicators]
+    for name in names:
+        for header in (name, *amendment.aliases.get(name, ())):
+            key = normalize_header(header)
+            if owners.setdefault(key, name) != name:
+                raise check.fail(f"aliases.{name}", f"header '{header}' is already used for '{owners[key]}'")
+
+
+@functools.lru_cache(maxsize=None)
+def load_form(spec_dir: Path = SPEC_DIR) -> Form:
+    return parse_form(spec_dir / "form.yaml")
+
+
+@functools.lru_cache(maxsize=None)
+def load_amendment(province: str, spec_dir: Path = SPEC_DIR) -> Amendment:
+    path = spec_dir / "amendments" / f"{province}.yaml"
+    if not path.exists():
+        raise SpecError(f"{path}: no amendment file for province '{province}'")
+    return parse_amendment(path, load_form(spec_dir))
+
+
+def province_codes(spec_dir: Path = SPEC_DIR) -> list[str]:
+    return sorted(p.stem for p in (spec_dir / "amendments").glob("*.yaml"))

@@ -1,0 +1,58 @@
+"""The embedded PostgreSQL: independent homes, start/stop/status through the CLI."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import psycopg
+import pytest
+
+COP = [sys.executable, "-m", "cop.cli"]
+
+
+def cop(home, *args, check=True):
+    env = {k: v for k, v in os.environ.items() if k != "COP_DATABASE_URL"}
+    env["COP_HOME"] = str(home)
+    return subprocess.run([*COP, *args], env=env, capture_output=True, text=True, check=check, timeout=180)
+
+
+@pytest.mark.skipif(bool(os.environ.get("COP_DATABASE_URL")), reason="tests the embedded server")
+def test_two_homes_run_two_independent_servers(tmp_path):
+    home_a, home_b = tmp_path / "a", tmp_path / "b"
+    try:
+        cop(home_a, "db", "start")
+        cop(home_b, "db", "start")
+        url_a = cop(home_a, "db", "url").stdout.strip()
+        url_b = cop(home_b, "db", "url").stdout.strip()
+        assert url_a != url_b
+        with psycopg.connect(url_a, autocommit=True) as conn:
+            conn.execute("create table public.only_in_a (x int)")
+        with psycopg.connect(url_b, autocommit=True) as conn:
+            assert conn.execute("select to_regclass('public.only_in_a')").fetchone()[0] is None
+
+        cop(home_a, "db", "stop")
+        assert cop(home_a, "db", "status", check=False).returncode == 1
+        status_b = cop(home_b, "db", "status")
+        assert "running" in status_b.stdout
+        with psycopg.connect(url_b) as conn:
+            assert conn.execute("select 1").fetchone() == (1,)
+    finally:
+        cop(home_a, "db", "stop", check=False)
+        cop(home_b, "db", "stop", check=False)
+
+
+def test_migrations_create_raw_and_reference_data(conn):
+    counts = dict(conn.execute(
+        "select 'units', count(distinct unit_code) from raw.ref_units union all "
+        "select 'provinces', count(*) from raw.ref_provinces union all "
+        "select 'indicators', count(*) from raw.ref_indicators where province_code is null").fetchall())
+    assert counts == {"units": 1765, "provinces": 7, "indicators": 35}
+
+
+def test_password_is_required(database_url):
+    if os.environ.get("COP_DATABASE_URL"):
+        pytest.skip("the embedded server's authentication")
+    wrong = database_url.replace("://cop:", "://cop:wrong", 1)
+    with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+        psycopg.connect(wrong)
