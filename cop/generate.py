@@ -1,0 +1,349 @@
+"""Realistic sample returns for the demo, the tests and the benchmarks.
+
+One file per province per month, in each province's own format and headers,
+with the real-life mess the pipeline must handle: late files, units missing
+from a file, a month never sent, revised resubmissions, outliers, copied and
+all-zero rows, and a few files with blocking errors (most fixed and resent).
+
+Deterministic: the same arguments give the same bytes.
+
+Magnitudes: activity scales with the population a unit serves; urban units
+report more street crime (Karachi and Lahore most); community policing activity
+builds up over the years, faster in some units than others, and units that do
+more of it see crime fall a little; crime peaks in the summer months.
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from cop.fileformats import return_file_bytes, write_bytes
+from cop.period import add_months, due_date, format_period, months_between
+from cop.registry import UnitVersion, load_registry
+from cop.spec import Amendment, Form, load_amendment, load_form
+
+KARACHI = {"KHE", "KHW", "KHS", "KHC", "KHK", "KHM", "KHR"}
+BIG_CITIES = KARACHI | {"LHR", "FSD", "RWP", "PSH", "QTA", "ISB", "HYD", "MUL", "GRW"}
+INSURGENCY_AFFECTED = {"NWZ", "SWZ", "KRM", "BJR", "KBR", "MMD", "OKZ", "DIK", "BNU", "LKM", "TNK", "QTA",
+                       "KCH", "PJG", "GWD", "DBG", "KHL", "CMN", "PSH"}
+PKT = dt.timezone(dt.timedelta(hours=5))
+
+
+@dataclass(frozen=True)
+class ManifestEntry:
+    file: str              # path relative to the output folder
+    province: str
+    period: str
+    received_at: str       # ISO timestamp with offset: when the province sent it
+    kind: str              # on_time | late | revision | blocking_errors | fixed_resubmission
+    expected_status: str   # accepted | rejected
+    note: str
+
+
+# ---------------------------------------------------------------- the numbers
+
+
+@dataclass
+class UnitProfile:
+    """What stays with a unit across months."""
+    activity: float        # how active in community policing it is (1 = typical)
+    improvement: float     # how fast its COP activity grows over the horizon
+    female_share: float
+    officers: int
+    trained: int
+
+
+def _profiles(rng: np.random.Generator, units: list[UnitVersion]) -> dict[str, UnitProfile]:
+    profiles = {}
+    for unit in units:
+        officers = int(np.clip(unit.population / 1000 * rng.uniform(0.5, 1.1), 15, 1500))
+        profiles[unit.unit_code] = UnitProfile(
+            activity=float(rng.lognormal(0, 0.35)), improvement=float(rng.normal(0.6, 0.45)),
+            female_share=float(rng.uniform(0.01, 0.06)), officers=officers,
+            trained=int(officers * rng.uniform(0.05, 0.25)))
+    return profiles
+
+
+def _crime_rates(unit: UnitVersion) -> dict[str, float]:
+    """Monthly FIRs per 100,000 people."""
+    urban = unit.urban_rural == "urban"
+    street = 42 if unit.district_code in KARACHI else 30 if unit.district_code in BIG_CITIES else 18 if urban else 5
+    terror = 0.25 if unit.district_code in INSURGENCY_AFFECTED else 0.01
+    return dict(street_crime_reported=street, vehicle_theft=11 if urban else 3, burglary=5 if urban else 3,
+                homicide=0.55 if urban else 0.45, kidnapping=0.5 if urban else 0.35,
+                drug_offences=4.5 if urban else 2.5, terrorism_incidents=terror)
+
+
+def unit_month_values(rng: np.random.Generator, unit: UnitVersion, profile: UnitProfile, progress: float,
+                      month: dt.date) -> dict[str, float | None]:
+    """One unit's national figures for one month. `progress` runs from 0 to 1 over the horizon."""
+    pois = rng.poisson
+    pop = unit.population / 100_000
+    cop = profile.activity * (0.7 + 0.6 * progress * profile.improvement)
+    cop = max(cop, 0.15)
+    season = 1 + 0.12 * math.sin(2 * math.pi * (month.month - 4) / 12)
+    crime_trend = 1 - 0.12 * progress * max(profile.improvement, 0) * min(profile.activity, 2)
+
+    v: dict[str, float | None] = {}
+    v["community_meetings_held"] = pois(1.2 + 1.8 * pop * cop)
+    v["community_meeting_attendance"] = int(sum(pois(28, size=int(v["community_meetings_held"]))))
+    v["open_courts_held"] = pois(0.8 * cop)
+    v["neighbourhood_watch_groups_active"] = pois(1 + 1.5 * pop * cop)
+    v["liaison_committee_meetings"] = pois(1.5 * cop)
+    v["faith_and_community_leader_meetings"] = pois(1.2 * cop)
+    v["youth_and_school_events"] = pois(1.5 * cop)
+    v["youth_participants"] = int(sum(pois(35, size=int(v["youth_and_school_events"]))))
+    v["awareness_campaigns"] = pois(0.8 * cop)
+    v["social_media_posts"] = pois((14 if unit.urban_rural == "urban" else 4) * cop)
+    v["disputes_referred"] = pois(0.5 + 2.2 * pop * cop)
+    v["disputes_resolved"] = rng.binomial(v["disputes_referred"], 0.75) + (pois(3) if rng.random() < 0.01 else 0)
+    v["problems_identified"] = pois(1.2 * cop)
+    v["problems_resolved"] = rng.binomial(v["problems_identified"], 0.6) + (pois(2) if rng.random() < 0.01 else 0)
+    v["complaints_received"] = pois(1 + 5 * pop)
+    v["complaints_resolved"] = rng.binomial(v["complaints_received"], min(0.55 + 0.25 * cop, 0.97))
+    v["complaints_against_police"] = rng.binomial(v["complaints_received"], max(0.16 - 0.05 * progress * cop, 0.03))
+    v["median_days_to_resolve"] = (round(float(rng.gamma(3, 4 / max(cop, 0.3))), 1)
+                                   if v["complaints_resolved"] else None)
+    for field, rate in _crime_rates(unit).items():
+        seasonal = season if field != "terrorism_incidents" else 1
+        v[field] = pois(rate * pop * seasonal * crime_trend)
+    v["mobile_snatching"] = rng.binomial(v["street_crime_reported"], 0.45)
+
+    profile.officers = int(max(10, profile.officers + rng.integers(-2, 3)))
+    newly_trained = int(rng.binomial(max(profile.officers - profile.trained, 0), min(0.015 * cop, 0.2)))
+    profile.trained = min(profile.officers, profile.trained + newly_trained)
+    v["officers_posted"] = profile.officers
+    v["female_officers_posted"] = int(round(profile.officers * (profile.female_share * (1 + 0.5 * progress))))
+    v["officers_trained_cop"] = profile.trained
+    v["cop_training_hours"] = pois(4 + 16 * newly_trained)
+    v["community_liaison_officers"] = max(1, int(round(profile.officers * 0.03 * min(cop, 2))))
+    v["patrol_vehicles_operational"] = max(1, int(profile.officers / 25 + rng.integers(-1, 2)))
+    v["cctv_cameras_operational"] = pois((6 if unit.urban_rural == "urban" else 0.5) * pop * (1 + progress))
+    if rng.random() < 0.6:
+        v["survey_respondents"] = pois(70)
+        v["survey_satisfied"] = rng.binomial(v["survey_respondents"], min(0.38 + 0.15 * progress * cop, 0.9))
+    else:
+        v["survey_respondents"] = v["survey_satisfied"] = None
+    return {k: (int(x) if isinstance(x, (np.integer, int)) else x) for k, x in v.items()}
+
+
+def _local_values(rng: np.random.Generator, amendment: Amendment, unit: UnitVersion) -> dict[str, int | None]:
+    pop = unit.population / 100_000
+    values: dict[str, int | None] = {}
+    for field in amendment.local_indicators:
+        if not field.required and rng.random() < 0.1:
+            values[field.name] = None
+        else:
+            values[field.name] = int(min(rng.poisson(40 * pop + 5), field.max))
+    return values
+
+
+# ---------------------------------------------------------------- the mess
+
+
+@dataclass
+class ProvinceMonth:
+    province: str
+    month: dt.date
+    rows: list[dict]           # field -> value, identity included
+
+
+def _apply_mess(rng: np.random.Generator, form: Form, pm: ProvinceMonth, previous: dict[str, dict]) -> list[str]:
+    """Outliers, copied rows, all-zero rows and dropped units; returns notes."""
+    notes = []
+    caps = {f.name: f.max for f in form.fields}
+    rows = pm.rows
+    if rng.random() < 0.2 and rows:
+        row = rows[rng.integers(len(rows))]
+        field = str(rng.choice(["street_crime_reported", "community_meetings_held", "complaints_received",
+                                "disputes_referred"]))
+        row[field] = int(min(caps[field], max(row[field], 2) * 8 + 12))
+        if field == "complaints_received":
+            row["complaints_resolved"] = min(row["complaints_resolved"], row[field])
+        notes.append(f"outlier {row['unit_code']}.{field}")
+    if rng.random() < 0.06 and rows:
+        index = int(rng.integers(len(rows)))
+        last = previous.get(rows[index]["unit_code"])
+        if last:
+            rows[index] = dict(last, period=rows[index]["period"], district_code=rows[index]["district_code"])
+            notes.append(f"copy of last month {rows[index]['unit_code']}")
+    if rng.random() < 0.05 and rows:
+        row = rows[rng.integers(len(rows))]
+        for field in form.fields:
+            row[field.name] = 0 if field.required else None
+        notes.append(f"all zeros {row['unit_code']}")
+    if rng.random() < 0.15 and len(rows) > 5:
+        for _ in range(int(rng.integers(1, 5))):
+            dropped = rows.pop(int(rng.integers(len(rows))))
+            notes.append(f"missing {dropped['unit_code']}")
+    return notes
+
+
+def _received_at(rng: np.random.Generator, month: dt.date, due_day: int, late: bool) -> dt.datetime:
+    due = due_date(month, due_day)
+    if late:
+        day = due + dt.timedelta(days=int(rng.integers(1, 25)))
+    else:
+        day = due - dt.timedelta(days=int(rng.integers(0, 8)))
+    hour = int(rng.integers(9, 18))
+    return dt.datetime(day.year, day.month, day.day, hour, int(rng.integers(0, 60)), tzinfo=PKT)
+
+
+def _break_file(rng: np.random.Generator, pm: ProvinceMonth, registry_units: list[UnitVersion], how: str) -> str:
+    """Blocking errors a real province file has had."""
+    rows = pm.rows
+    if how == "bad_values":
+        rows[3]["homicide"] = -1
+        rows[5]["mobile_snatching"] = rows[5]["street_crime_reported"] + 4
+        other = next(u for u in registry_units if u.province_code != pm.province)
+        rows.append(dict(rows[0], unit_code=other.unit_code, district_code=other.district_code))
+        return "negative homicide count, mobile snatching above street crime, a unit of another province"
+    if how == "missing_column":
+        for row in rows:
+            row.pop("homicide", None)
+        return "the homicide column is missing"
+    for row in rows:
+        row["period"] = format_period(add_months(pm.month, -1))
+    return "every row carries the previous month"
+
+
+def _file_bytes(form: Form, amendment: Amendment, rows: list[dict]) -> bytes:
+    columns = [c for c in amendment.columns(form) if any(c.field in row for row in rows)]
+    header = [c.header for c in columns]
+    return return_file_bytes(amendment.file, header, [[row.get(c.field) for c in columns] for row in rows])
+
+
+# ---------------------------------------------------------------- the plan
+
+
+@dataclass(frozen=True)
+class Incidents:
+    """Which province-months get the special treatment (picked deterministically)."""
+    never_sent: tuple[str, str]
+    revised: tuple[tuple[str, str], ...]
+    broken: tuple[tuple[str, str, str, bool], ...]   # province, period, how, fixed later
+
+
+def _plan_incidents(months: list[dt.date]) -> Incidents:
+    def at(fraction: float) -> str:
+        return format_period(months[min(int(fraction * len(months)), len(months) - 1)])
+
+    return Incidents(
+        never_sent=("BA", at(0.3)),
+        revised=(("PB", at(0.4)), ("SD", at(0.55)), ("IC", at(0.8))),
+        broken=(("SD", at(0.25), "bad_values", True), ("KP", at(0.6), "missing_column", True),
+                ("GB", at(0.9), "wrong_period", False)),
+    )
+
+
+def generate_returns(out_dir: Path, years: int = 2, seed: int = 7, end: dt.date = dt.date(2025, 12, 1),
+                     progress: bool = False) -> list[ManifestEntry]:
+    out_dir = Path(out_dir)
+    form, registry = load_form(), load_registry()
+    months = months_between(add_months(end, -(12 * years - 1)), end)
+    incidents = _plan_incidents(months)
+    rng = np.random.default_rng(seed)
+    all_units = list(registry.unit_versions)
+    manifest: list[ManifestEntry] = []
+
+    tasks = [(p, m) for p in registry.province_codes for m in months]
+    bar = _progress(len(tasks), "generating returns") if progress else None
+    for province in registry.province_codes:
+        amendment = load_amendment(province)
+        profiles = _profiles(rng, [u for u in all_units if u.province_code == province])
+        previous: dict[str, dict] = {}
+        for index, month in enumerate(months):
+            period = format_period(month)
+            pm = _province_month(rng, form, amendment, province, month, index / max(len(months) - 1, 1), profiles)
+            clean_rows = [dict(r) for r in pm.rows]
+            notes = _apply_mess(rng, form, pm, previous)
+            previous = {row["unit_code"]: row for row in clean_rows}
+            if (province, period) != incidents.never_sent:
+                manifest += _emit(rng, out_dir, form, amendment, pm, notes, incidents, all_units)
+            if bar:
+                bar()
+    manifest.sort(key=lambda e: (e.received_at, e.file))
+    _write_manifest(out_dir / "manifest.csv", manifest)
+    return manifest
+
+
+def _province_month(rng, form, amendment, province, month, progress_fraction, profiles) -> ProvinceMonth:
+    rows = []
+    for unit in load_registry().units_open(province, month):
+        profile = profiles.setdefault(unit.unit_code, _profiles(rng, [unit])[unit.unit_code])
+        values = unit_month_values(rng, unit, profile, progress_fraction, month)
+        row = dict(province_code=province, district_code=unit.district_code, unit_code=unit.unit_code,
+                   period=format_period(month))
+        row.update({k: v for k, v in values.items() if k not in amendment.omit})
+        row.update(_local_values(rng, amendment, unit))
+        rows.append(row)
+    return ProvinceMonth(province, month, rows)
+
+
+def _emit(rng, out_dir, form, amendment, pm, notes, incidents, all_units) -> list[ManifestEntry]:
+    province, period = pm.province, format_period(pm.month)
+    ext = amendment.file.extension
+    late = rng.random() < (0.2 if province in ("GB", "BA") else 0.08)
+    received = _received_at(rng, pm.month, amendment.due_day, late)
+    entries = []
+
+    def emit(name: str, rows: list[dict], when: dt.datetime, kind: str, status: str, note: str) -> None:
+        relative = f"{province}/{name}"
+        write_bytes(out_dir / relative, _file_bytes(form, amendment, rows))
+        entries.append(ManifestEntry(relative, province, period, when.isoformat(), kind, status, note))
+
+    broken = next((b for b in incidents.broken if b[:2] == (province, period)), None)
+    if broken:
+        bad_rows = [dict(r) for r in pm.rows]
+        problem = _break_file(rng, ProvinceMonth(province, pm.month, bad_rows), all_units, broken[2])
+        emit(f"{province}_{period}.{ext}", bad_rows, received, "blocking_errors", "rejected", problem)
+        if not broken[3]:
+            return entries
+        received = received + dt.timedelta(days=2, hours=3)
+        emit(f"{province}_{period}_fixed.{ext}", pm.rows, received, "fixed_resubmission", "accepted",
+             "; ".join(notes))
+    else:
+        emit(f"{province}_{period}.{ext}", pm.rows, received, "late" if late else "on_time", "accepted",
+             "; ".join(notes))
+    if (province, period) in incidents.revised:
+        revised = [dict(r) for r in pm.rows]
+        for row in revised[: max(1, len(revised) // 10)]:
+            row["community_meetings_held"] = row["community_meetings_held"] + 1
+            row["community_meeting_attendance"] = row["community_meeting_attendance"] + 25
+        emit(f"{province}_{period}_rev1.{ext}", revised, received + dt.timedelta(days=6), "revision", "accepted",
+             "corrected community meeting figures for a tenth of the units")
+    return entries
+
+
+def _write_manifest(path: Path, entries: list[ManifestEntry]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(ManifestEntry.__dataclass_fields__), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(asdict(e) for e in entries)
+
+
+def read_manifest(out_dir: Path) -> list[ManifestEntry]:
+    with (Path(out_dir) / "manifest.csv").open(newline="", encoding="utf-8") as handle:
+        return [ManifestEntry(**row) for row in csv.DictReader(handle)]
+
+
+def _progress(total: int, label: str):
+    from rich.progress import Progress
+
+    progress = Progress(transient=True)
+    task = progress.add_task(label, total=total)
+    progress.start()
+
+    def advance() -> None:
+        progress.advance(task)
+        if progress.tasks[0].completed >= total:
+            progress.stop()
+
+    return advance
+
