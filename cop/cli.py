@@ -88,6 +88,15 @@ def db_url() -> None:
     print(database.database_url())
 
 
+@db_app.command("roles")
+def db_roles() -> None:
+    """Create any missing warehouse role and print each login role's connection URL (with its password)."""
+    from cop.security import role_urls
+
+    for role, url in role_urls().items():
+        print(f"{role}\t{url}")
+
+
 # ---------------------------------------------------------------- reference data
 
 
@@ -157,6 +166,152 @@ def generate(
     console.print(f"{len(manifest)} files written to {out} (manifest: {out / 'manifest.csv'})")
 
 
+# ---------------------------------------------------------------- intake
+
+PROBLEMS_SHOWN = {"errors": 20, "warnings": 5}
+
+
+@app.command()
+def submit(
+    path: Path = typer.Argument(..., help="The province's return file (CSV or XLSX)."),
+    province: str = typer.Option(..., "--province", help="Province code, e.g. SD."),
+    period: str = typer.Option(..., "--period", help="The month the return is for, YYYY-MM."),
+    as_json: bool = typer.Option(False, "--json", help="Print the receipt as one JSON object."),
+    submitted_by: Optional[str] = typer.Option(None, "--by", help="Who sends the file (default: your user name)."),
+    check_only: bool = typer.Option(False, "--check-only", help="Validate and report only: save nothing."),
+) -> None:
+    """Land, validate and load a province's monthly return. Exit 0 accepted or duplicate, 1 rejected, 2 usage."""
+    import getpass
+
+    import psycopg
+
+    from loaders.intake import SubmitError, submit_file
+
+    if not path.is_file():
+        fail(f"no such file: {path}")
+    try:
+        content = path.read_bytes()
+    except OSError as exc:
+        fail(f"cannot read {path}: {exc.strerror}")
+    try:
+        receipt = submit_file(content, path.name, province, period, submitted_by or _user_name(getpass),
+                              channel="cli", dry_run=check_only)
+    except SubmitError as exc:
+        fail(str(exc))
+    except (database.DatabaseError, psycopg.Error, OSError) as exc:
+        fail(f"the intake could not finish ({type(exc).__name__}: {exc}); nothing was recorded")
+    if as_json:
+        print(json.dumps(receipt.to_dict(), ensure_ascii=False, default=str))
+    else:
+        _print_receipt(receipt)
+    raise typer.Exit(receipt.exit_code)
+
+
+def _user_name(getpass) -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def _print_receipt(receipt) -> None:
+    print(receipt.summary)
+    for label, problems in (("errors", receipt.errors), ("warnings", receipt.warnings)):
+        for p in problems[:PROBLEMS_SHOWN[label]]:
+            where = ", ".join(part for part in (f"row {p.row}" if p.row else "", f"column '{p.column}'"
+                                                if p.column else "") if part)
+            print(f"  {p.severity} {p.rule} {where}: {p.message}")
+        if len(problems) > PROBLEMS_SHOWN[label]:
+            print(f"  ... and {len(problems) - PROBLEMS_SHOWN[label]} more {label} (all in the problem file)")
+    if receipt.report_html:
+        print(f"report: {receipt.report_html}\nproblems: {receipt.problems_csv} | {receipt.problems_xlsx}")
+
+
+@app.command()
+def submissions(
+    province: Optional[str] = typer.Option(None, "--province", help="Only this province."),
+    period: Optional[str] = typer.Option(None, "--period", help="Only this month (YYYY-MM)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the list as JSON."),
+) -> None:
+    """List the submissions received, with their versions and verdicts (* = the month's current version)."""
+    from loaders.intake import SubmitError, list_submissions
+
+    try:
+        rows = list_submissions(province=province, period=period)
+    except SubmitError as exc:
+        fail(str(exc))
+    if as_json:
+        print(json.dumps(rows, ensure_ascii=False, default=str, indent=1))
+        return
+    print("id\tprovince\tperiod\tversion\tstatus\treceived_at\trows\terrors\twarnings\tfile")
+    for row in rows:
+        version = f"v{row['version']}" if row["version"] else f"={row['duplicate_of']}"
+        current = "*" if row["is_current"] else ""
+        print(f"{row['submission_id']}\t{row['province_code']}\t{row['period']}\t{version}{current}\t{row['status']}\t"
+              f"{row['received_at']:%Y-%m-%d %H:%M}\t{row['row_count'] if row['row_count'] is not None else ''}\t"
+              f"{row['error_count']}\t{row['warning_count']}\t{row['file_name']}")
+
+
+# ---------------------------------------------------------------- warehouse
+
+
+@app.command()
+def build(
+    full_refresh: bool = typer.Option(False, "--full-refresh", help="Rebuild the incremental facts from raw."),
+    select: Optional[str] = typer.Option(None, "--select", help="dbt selection, e.g. 'marts' or '+fct_unit_month'."),
+    docs: bool = typer.Option(False, "--docs", help="Also write the dbt documentation site under COP_HOME."),
+) -> None:
+    """Build the warehouse with dbt (snapshot, staging, marts, every test). Exit 1 when anything fails."""
+    from cop import build as warehouse
+
+    result = warehouse.build(full_refresh=full_refresh, select=select)
+    if not result.success:
+        console.print(f"[red]warehouse build failed[/red]\n{result.failure_report()}")
+        raise typer.Exit(1)
+    console.print(result.summary())
+    if docs:
+        try:
+            console.print(f"dbt docs: {warehouse.generate_docs()}")
+        except warehouse.BuildError as exc:
+            fail(str(exc), 1)
+
+
+@app.command()
+def rankings(
+    year: Optional[int] = typer.Option(None, "--year", help="Year to rank (default: the latest complete year)."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Monte Carlo seed (default: spec/scoring.yaml)."),
+) -> None:
+    """Score and rank the units of a year (COP performance index, spec/scoring.yaml) into the score marts."""
+    from reporting.rankings import RankingError, refresh_rankings
+
+    try:
+        run = refresh_rankings(year=year, seed=seed)
+    except RankingError as exc:
+        fail(str(exc), 1)
+    console.print(f"{run.year}: {run.units_ranked} of {run.units_expected} units ranked, {run.awards} awards "
+                  f"(run {run.run_id}, seed {run.seed}, {run.draws} draws)")
+
+
+@app.command()
+def report(
+    year: Optional[int] = typer.Option(None, "--year", help="Year of the report (default: the latest complete year)."),
+    out: Path = typer.Option(..., "--out", help="Folder to write the report and the rankings into."),
+    refresh: bool = typer.Option(True, "--refresh/--no-refresh", help="Refresh the rankings of the year first."),
+) -> None:
+    """Write the annual report (HTML and PDF) and the rankings (CSV, XLSX) for a year."""
+    from reporting.annual import write_annual_report
+    from reporting.rankings import RankingError, refresh_rankings
+
+    try:
+        if refresh:
+            year = refresh_rankings(year=year).year
+        written = write_annual_report(year=year, out_dir=out)
+    except RankingError as exc:
+        fail(str(exc), 1)
+    for label, path in written.items():
+        print(f"{label}: {path}")
+
+
 @app.command()
 def demo(
     years: int = typer.Option(2, "--years", min=1, max=12, help="Years of sample returns to run through."),
@@ -166,6 +321,120 @@ def demo(
     from cop.demo import run_demo
 
     run_demo(years=years, seed=seed)
+
+
+# ---------------------------------------------------------------- orchestration (Airflow)
+
+
+@app.command("airflow")
+def airflow_ui(
+    port: int = typer.Option(8080, "--port", help="Port of the Airflow UI and API."),
+    metadata: str = typer.Option("postgres", "--metadata",
+                                 help="Airflow's metadata database: postgres (an 'airflow' database on the "
+                                      "embedded server) or sqlite."),
+) -> None:
+    """Start Airflow (standalone) with the COP DAGs against this COP_HOME; prints the URL and the login."""
+    from cop.airflow_local import migrate_metadata, run_standalone
+
+    if metadata not in ("postgres", "sqlite"):
+        fail(f"--metadata must be postgres or sqlite, not '{metadata}'")
+    console.print("preparing Airflow's metadata database (the first time takes a minute) ...")
+    migrate_metadata(metadata)
+    raise typer.Exit(run_standalone(port=port, metadata=metadata))
+
+
+@app.command("inbox")
+def inbox_status() -> None:
+    """List the files waiting in each province's drop folder (COP_HOME/inbox/<PROVINCE>/)."""
+    from cop.inbox import ensure_inboxes, inbox_dir, pending_files
+    from cop.registry import load_registry
+
+    codes = load_registry().province_codes
+    ensure_inboxes(codes)
+    for code in codes:
+        waiting = pending_files(code)
+        print(f"{code}: {len(waiting)} waiting in {inbox_dir(code)}")
+        for item in waiting:
+            print(f"  {item.path.name}" + (f"  (will be refused: {item.problem})" if item.problem else ""))
+
+
+# ---------------------------------------------------------------- the province portal
+
+users_app = typer.Typer(help="Accounts of the province portal (province staff and federal reviewers).",
+                        no_args_is_help=True)
+app.add_typer(users_app, name="users")
+
+
+@users_app.command("add")
+def users_add(
+    username: str = typer.Argument(..., help="Sign-in name: lower-case letters, digits, '.', '_' or '-'."),
+    role: str = typer.Option(..., "--role", help="province (uploads for one province) or federal (reviewer)."),
+    province: Optional[str] = typer.Option(None, "--province", help="The province of a province user, e.g. SD."),
+    name: Optional[str] = typer.Option(None, "--name", help="Name shown on the pages (default: the username)."),
+    password_stdin: bool = typer.Option(False, "--password-stdin", help="Read the password from standard input."),
+) -> None:
+    """Create a portal account (the password is hashed with argon2id; it is asked for unless --password-stdin)."""
+    from portal.accounts import AccountError, add_user
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = add_user(username, password, role, province, name)
+    except AccountError as exc:
+        fail(str(exc))
+    console.print(f"created {user.role} user '{user.username}'" + (f" for {user.province_code}" if user.province_code else ""))
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """List the portal accounts."""
+    from portal.accounts import list_users
+
+    print("username\trole\tprovince\tdisabled\tcreated_at\tname")
+    for user in list_users():
+        print(f"{user.username}\t{user.role}\t{user.province_code or ''}\t{'yes' if user.disabled else 'no'}\t"
+              f"{user.created_at:%Y-%m-%d %H:%M}\t{user.display_name}")
+
+
+@users_app.command("disable")
+def users_disable(username: str = typer.Argument(..., help="The account to disable (its sessions end at once).")) -> None:
+    """Disable a portal account; `cop users enable` turns it back on."""
+    _set_user_disabled(username, True)
+
+
+@users_app.command("enable")
+def users_enable(username: str = typer.Argument(..., help="The account to enable again.")) -> None:
+    """Enable a disabled portal account."""
+    _set_user_disabled(username, False)
+
+
+def _set_user_disabled(username: str, disabled: bool) -> None:
+    from portal.accounts import AccountError, set_disabled
+
+    try:
+        set_disabled(username, disabled)
+    except AccountError as exc:
+        fail(str(exc))
+    console.print(f"user '{username}' {'disabled' if disabled else 'enabled'}")
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on (production: behind a TLS proxy)."),
+    port: int = typer.Option(8000, "--port", help="Port to listen on."),
+) -> None:
+    """Start the province portal (web pages for uploads and the federal status screen)."""
+    import uvicorn
+
+    try:
+        url = database.database_url()
+    except database.DatabaseError as exc:
+        fail(str(exc))
+    console.print(f"portal on http://{host}:{port} (database {url.rsplit('@', 1)[-1]}); Ctrl+C stops it")
+    uvicorn.run("portal.app:create_app", factory=True, host=host, port=port, proxy_headers=True,
+                server_header=False, log_level="info")
 
 
 def main() -> None:  # pragma: no cover - console entry point

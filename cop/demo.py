@@ -118,8 +118,11 @@ def run_demo(years: int = 2, seed: int = 7) -> DemoOutputs:
     _stage("5. Rankings and annual report")
     if _available("reporting.annual"):
         from reporting.annual import write_annual_report
+        from reporting.rankings import refresh_rankings
 
-        report = write_annual_report(year=None, out_dir=state_dir("reports"))
+        run = refresh_rankings(year=None)
+        console.print(f"{run.year}: {run.units_ranked} of {run.units_expected} units ranked, {run.awards} awards")
+        report = write_annual_report(year=run.year, out_dir=state_dir("reports"))
         for label, path in report.items():
             outputs.add(label, path)
     else:

@@ -1,0 +1,24 @@
+"""Task defaults shared by the DAGs in dags/: retries with exponential backoff for infrastructure errors
+(database, disk, network), and no retry for a missing library module, which only a deployment fixes."""
+from __future__ import annotations
+
+import datetime as dt
+
+OWNER = "cop-federal-focal-agency"
+
+
+def task_defaults(retries: int = 3, first_delay: dt.timedelta = dt.timedelta(minutes=1),
+                  max_delay: dt.timedelta = dt.timedelta(minutes=30)) -> dict:
+    from airflow.sdk import ExceptionRetryPolicy, RetryAction, RetryRule
+
+    return {
+        "owner": OWNER,
+        "retries": retries,
+        "retry_delay": first_delay,
+        "retry_exponential_backoff": 2.0,
+        "max_retry_delay": max_delay,
+        "retry_policy": ExceptionRetryPolicy(rules=[
+            RetryRule(exception="builtins.ImportError", action=RetryAction.FAIL,
+                      reason="a library module is missing; retrying cannot help, fix the deployment"),
+        ]),
+    }

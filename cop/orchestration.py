@@ -1,0 +1,136 @@
+"""What the Airflow tasks of dags/ call: one function per task, so that a DAG file only wires them.
+
+Nothing here imports Airflow; the same functions run from the command line or a test.
+"""
+from __future__ import annotations
+
+import logging
+
+from cop import inbox, review
+
+log = logging.getLogger(__name__)
+
+# The Airflow Asset the monthly cycle updates when raw data changed, and the warehouse build waits on.
+RAW_RETURNS_ASSET = "cop_raw_returns"
+MONTHLY_DAG_ID = "cop_monthly_returns"
+
+
+class ProvinceTasksFailed(RuntimeError):
+    """At least one province's intake task failed; the run summary says which and why."""
+
+
+def province_codes(selected: list[str] | None = None) -> list[str]:
+    from cop.registry import load_registry
+
+    known = load_registry().province_codes
+    if not selected:
+        return known
+    chosen = [code.strip().upper() for code in selected]
+    unknown = sorted(set(chosen) - set(known))
+    if unknown:
+        raise ValueError(f"unknown province(s) {', '.join(unknown)}; use some of {', '.join(known)}")
+    return [code for code in known if code in chosen]
+
+
+def intake_province(province: str, dag_id: str, run_id: str, map_index: int | None = None) -> dict:
+    """Land, validate and load the province's new inbox files; the summary as a plain dict (XCom)."""
+    inbox.ensure_inboxes([province])
+    summary = inbox.process_inbox(province, dag_id, run_id, map_index)
+    log.info("%s\n%s", summary.headline, "\n".join(review.province_markdown(summary)))
+    return {"province": province, "headline": summary.headline,
+            "accepted": summary.count("accepted"), "rejected": summary.count("rejected"),
+            "files": len(summary.files)}
+
+
+def monthly_run_summary(dag_id: str, run_id: str, provinces: list[str]) -> review.RunSummary:
+    """The run as recorded by its province tasks (also the ones that failed or never ran)."""
+    from cop.registry import load_registry
+
+    registry = load_registry()
+    summary = review.RunSummary(dag_id, run_id, [
+        review.province_summary(dag_id, run_id, code, registry.province(code).province_name) for code in provinces])
+    for province in summary.provinces:
+        province.waiting = [item.path.name for item in inbox.pending_files(province.province)]
+    review.write_run_summary(summary)
+    return summary
+
+
+def summarise_monthly_run(dag_id: str, run_id: str, provinces: list[str]) -> dict:
+    """Write the run summary, print it, and fail when a province's task failed (so the run shows red)."""
+    summary = monthly_run_summary(dag_id, run_id, provinces)
+    log.info("run summary (%s):\n%s", review.run_dir(dag_id, run_id) / "summary.html", summary.markdown())
+    if summary.failed_provinces:
+        raise ProvinceTasksFailed(f"intake failed for {', '.join(summary.failed_provinces)}: {summary.headline}")
+    return {"headline": summary.headline, "accepted": summary.count("accepted"),
+            "rejected": summary.count("rejected"), "summary": str(review.run_dir(dag_id, run_id) / "summary.md")}
+
+
+def accepted_in_run(dag_id: str, run_id: str, provinces: list[str]) -> list[dict]:
+    """The accepted files of the run (what changed in raw), for the Asset event."""
+    accepted = []
+    for code in provinces:
+        for outcome in review.recorded_files(dag_id, run_id, code):
+            if outcome.verdict == "accepted":
+                accepted.append({"province": code, "period": outcome.period, "version": outcome.version,
+                                 "submission_id": outcome.submission_id})
+    return accepted
+
+
+def build_warehouse(full_refresh: bool = False) -> dict:
+    """dbt build (staging -> intermediate -> marts, with every test); raises BuildError on any failure."""
+    from cop.build import BuildError, build
+
+    result = build(full_refresh=full_refresh)
+    log.info(result.summary())
+    for warning in result.warnings[:20]:
+        log.warning(warning)
+    if not result.success:
+        raise BuildError(result.failure_report())
+    return {"summary": result.summary(), "statuses": result.statuses, "seconds": round(result.seconds, 1)}
+
+
+def generate_warehouse_docs() -> str:
+    from cop.build import docs
+
+    return str(docs())
+
+
+def refresh_rankings() -> dict:
+    """Scores and rankings of the latest complete year (reporting.rankings). {"skipped": reason} while
+    the warehouse has no complete calendar year yet: nothing to rank is not a failure."""
+    from dataclasses import asdict
+
+    from cop import db
+    from reporting.rankings import RankingError, latest_complete_year, refresh_rankings as refresh
+
+    with db.connect() as conn:
+        try:
+            year = latest_complete_year(conn)
+        except RankingError as exc:
+            return {"skipped": str(exc)}
+    run = refresh(year=year)
+    log.info("rankings refreshed: %s", run)
+    return asdict(run)
+
+
+def write_annual_report(year: int | None, run_after=None) -> dict:
+    """The annual report, from reporting.annual (issue 6); by default for the year before the run."""
+    from cop.deadlines import parse_as_of
+    from cop.paths import state_dir
+    from reporting.annual import write_annual_report as write
+
+    year = int(year) if year else parse_as_of(None, run_after).year - 1
+    outputs = write(year=year, out_dir=state_dir("reports"))
+    return {str(label): str(path) for label, path in dict(outputs or {}).items()}
+
+
+def reporting_deadlines(as_of: str | None, run_after, force_mail: bool = False) -> dict:
+    """Check who is overdue, write the reminder report, mail when configured."""
+    from cop import deadlines
+
+    report = deadlines.check_deadlines(deadlines.parse_as_of(as_of, run_after))
+    path = deadlines.write_reminder_report(report)
+    mailed = deadlines.send_reminders(report, force=force_mail)
+    log.info("reminder report %s\n%s", path, report.markdown())
+    return {"as_of": report.as_of, "report": str(path), "outstanding": [p.province for p in report.outstanding],
+            "mailed": mailed}

@@ -1,0 +1,89 @@
+"""cop_monthly_returns: pull the provinces' new return files from their drop folders.
+
+Thin wiring only: every task calls one function of cop.orchestration.
+"""
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import Asset, Param, dag, get_current_context, task
+from airflow.sdk.exceptions import AirflowSkipException
+
+from cop.dag_defaults import task_defaults
+from cop.orchestration import MONTHLY_DAG_ID, RAW_RETURNS_ASSET
+
+RAW_RETURNS = Asset(RAW_RETURNS_ASSET)
+
+DOC = """
+### Monthly returns: land, validate, load
+
+Each province drops its return in `COP_HOME/inbox/<PROVINCE>/`, named
+`<PROVINCE>_<YYYY-MM>[_note].csv|xlsx` (for example `SD_2025-03.csv`, `PB_2025-03_rev1.xlsx`).
+One mapped task per province submits every new file to the intake (land the exact bytes, validate,
+load when accepted) and moves it to `processed/` (or `refused/` when the name is unusable).
+
+**Review**: open a run and its **Review** tab: every province, every file, its verdict, rows,
+warnings, problems and a link to the validation report. Each province task has the same view for
+its own files, and its name in the grid says what happened (for example `SD: 1 rejected, 1 accepted`).
+
+A rejected file is a normal outcome (the task succeeds and the summary says why). A database or
+disk error fails the task, which retries with backoff. When a file was accepted, the
+`cop_raw_returns` asset is updated and the warehouse build starts.
+"""
+
+
+@dag(
+    dag_id=MONTHLY_DAG_ID,
+    schedule="0 18 * * *",
+    start_date=pendulum.datetime(2025, 1, 1, tz="Asia/Karachi"),
+    catchup=False,
+    max_active_runs=1,
+    default_args=task_defaults(),
+    params={"provinces": Param([], type="array", items={"type": "string"},
+                               description="Province codes to pull (empty: every province).")},
+    tags=["cop", "intake"],
+    doc_md=DOC,
+)
+def cop_monthly_returns():
+    @task
+    def provinces() -> list[str]:
+        from cop.orchestration import province_codes
+
+        return province_codes(get_current_context()["params"]["provinces"])
+
+    @task(map_index_template="{{ province_verdict }}")
+    def intake(province: str) -> dict:
+        from cop.orchestration import intake_province
+
+        context = get_current_context()
+        context["province_verdict"] = f"{province}: FAILED (see the log; retried with backoff)"
+        ti = context["ti"]
+        result = intake_province(province, ti.dag_id, ti.run_id, ti.map_index)
+        context["province_verdict"] = result["headline"]
+        return result
+
+    @task(trigger_rule="all_done", retries=0)
+    def summarise(codes: list[str]) -> dict:
+        from cop.orchestration import summarise_monthly_run
+
+        ti = get_current_context()["ti"]
+        return summarise_monthly_run(ti.dag_id, ti.run_id, codes)
+
+    @task(trigger_rule="all_done", retries=0, outlets=[RAW_RETURNS])
+    def announce_raw_changes(codes: list[str]) -> dict:
+        from cop.orchestration import accepted_in_run
+
+        context = get_current_context()
+        ti = context["ti"]
+        accepted = accepted_in_run(ti.dag_id, ti.run_id, codes)
+        if not accepted:
+            raise AirflowSkipException("no file was accepted: raw data unchanged, no warehouse build")
+        context["outlet_events"][RAW_RETURNS].extra = {"accepted": accepted}
+        return {"accepted": len(accepted)}
+
+    codes = provinces()
+    intakes = intake.expand(province=codes)
+    intakes >> summarise(codes)
+    intakes >> announce_raw_changes(codes)
+
+
+cop_monthly_returns()

@@ -1,0 +1,64 @@
+"""cop_warehouse_build: rebuild the warehouse whenever the monthly cycle changed raw data.
+
+Thin wiring only: every task calls one function of cop.orchestration.
+"""
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import Asset, Param, dag, get_current_context, task
+from airflow.sdk.exceptions import AirflowSkipException
+
+from cop.dag_defaults import task_defaults
+from cop.orchestration import RAW_RETURNS_ASSET
+
+DOC = """
+### Warehouse build
+
+Runs when the `cop_raw_returns` asset is updated (a return was accepted), or on demand.
+`dbt build` runs staging, intermediate and marts with every test in one task (dbt orders the
+models itself; one Airflow task per model would only add minutes of overhead). Then the unit
+scores and rankings of the latest complete year are refreshed (skipped, with the reason, while no
+calendar year is complete) and the dbt docs regenerated. `full_refresh` rebuilds the
+incremental facts from raw (the numbers must not change).
+"""
+
+
+@dag(
+    dag_id="cop_warehouse_build",
+    schedule=[Asset(RAW_RETURNS_ASSET)],
+    start_date=pendulum.datetime(2025, 1, 1, tz="Asia/Karachi"),
+    catchup=False,
+    max_active_runs=1,
+    default_args=task_defaults(retries=2),
+    params={"full_refresh": Param(False, type="boolean", description="Rebuild incremental models from raw.")},
+    tags=["cop", "warehouse"],
+    doc_md=DOC,
+)
+def cop_warehouse_build():
+    @task
+    def dbt_build() -> dict:
+        from cop.orchestration import build_warehouse
+
+        return build_warehouse(full_refresh=bool(get_current_context()["params"]["full_refresh"]))
+
+    @task
+    def refresh_rankings() -> dict:
+        from cop.orchestration import refresh_rankings as refresh
+
+        result = refresh()
+        if "skipped" in result:
+            raise AirflowSkipException(result["skipped"])
+        return result
+
+    @task
+    def dbt_docs() -> str:
+        from cop.orchestration import generate_warehouse_docs
+
+        return generate_warehouse_docs()
+
+    built = dbt_build()
+    built >> refresh_rankings()
+    built >> dbt_docs()
+
+
+cop_warehouse_build()

@@ -1,0 +1,331 @@
+"""What federal staff see: who reported each month, on time or not, and where the problems cluster.
+
+Computed from the intake's own tables (raw.submissions, raw.return_rows, audit.problems) and the
+registry as synced into raw.ref_*, not from the marts: a province that uploads at 16:55 on the due
+date must see "on time" on the federal screen at 16:56, not after the next warehouse build. The
+definitions are those of marts.rpt_reporting_completeness (dbt_project/models/marts), so the
+screen and the annual report agree once the warehouse is rebuilt:
+  - due_at: the end of day `due_day` of the following month, Pakistan time;
+  - expected units: units the registry shows open that month, in the province of their version
+    valid that month; reported units: those with a row in the month's latest accepted version;
+  - a unit is on time when an accepted version first carried its row before due_at.
+A province-month is on time / late by its first accepted version, "rejected" when files came but
+none was accepted, "missing" when nothing came and the due date has passed, and "not yet due"
+before that. "Revised" marks a month with more than one accepted version.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cop import db
+from cop.paths import state_dir
+from cop.period import add_months, format_period, last_completed_month
+from cop.spec import load_form
+
+STATE_LABELS = {
+    "on_time": "On time",
+    "late": "Late",
+    "rejected": "Rejected",
+    "missing": "Missing",
+    "not_due": "Not yet due",
+}
+DUE_TIME_ZONE = "Asia/Karachi"  # dbt_project var due_time_zone
+
+
+@dataclass
+class MonthCell:
+    province_code: str
+    month: dt.date
+    due_at: dt.datetime
+    files: int = 0
+    accepted_versions: int = 0
+    rejected_files: int = 0
+    duplicate_files: int = 0
+    first_accepted_at: dt.datetime | None = None
+    latest_submission_id: int | None = None
+    latest_version: int | None = None
+    last_submission_id: int | None = None
+    units_expected: int = 0
+    units_reported: int = 0
+    units_on_time: int = 0
+    state: str = "missing"
+
+    @property
+    def period(self) -> str:
+        return format_period(self.month)
+
+    @property
+    def label(self) -> str:
+        return STATE_LABELS[self.state]
+
+    @property
+    def revised(self) -> bool:
+        return self.accepted_versions > 1
+
+    @property
+    def reporting_rate(self) -> float | None:
+        return self.units_reported / self.units_expected if self.units_expected else None
+
+
+@dataclass
+class ProvinceRow:
+    province_code: str
+    province_name: str
+    cells: list[MonthCell] = field(default_factory=list)
+
+    def count(self, state: str) -> int:
+        return sum(1 for c in self.cells if c.state == state)
+
+    @property
+    def revised(self) -> int:
+        return sum(1 for c in self.cells if c.revised)
+
+    @property
+    def units_expected(self) -> int:
+        return sum(c.units_expected for c in self.cells if c.state != "not_due")
+
+    @property
+    def reporting_rate(self) -> float | None:
+        expected = self.units_expected
+        return sum(c.units_reported for c in self.cells if c.state != "not_due") / expected if expected else None
+
+    @property
+    def on_time_rate(self) -> float | None:
+        expected = self.units_expected
+        return sum(c.units_on_time for c in self.cells if c.state != "not_due") / expected if expected else None
+
+
+@dataclass
+class StatusMatrix:
+    months: list[dt.date]
+    provinces: list[ProvinceRow]
+    as_of: dt.datetime
+
+    def total(self, state: str) -> int:
+        return sum(p.count(state) for p in self.provinces)
+
+    @property
+    def revised(self) -> int:
+        return sum(p.revised for p in self.provinces)
+
+    @property
+    def reporting_rate(self) -> float | None:
+        expected = sum(p.units_expected for p in self.provinces)
+        reported = sum(c.units_reported for p in self.provinces for c in p.cells if c.state != "not_due")
+        return reported / expected if expected else None
+
+    @property
+    def on_time_rate(self) -> float | None:
+        expected = sum(p.units_expected for p in self.provinces)
+        on_time = sum(c.units_on_time for p in self.provinces for c in p.cells if c.state != "not_due")
+        return on_time / expected if expected else None
+
+
+_MATRIX_SQL = f"""
+with months as (
+    select generate_series(%(first)s::date, %(last)s::date, interval '1 month')::date as month
+),
+province_months as (
+    select p.province_code, m.month,
+           ((m.month + interval '1 month' + p.due_day * interval '1 day')::timestamp
+               at time zone '{DUE_TIME_ZONE}') as due_at
+    from raw.ref_provinces p cross join months m
+),
+files as (
+    select province_code, period as month,
+           count(*) as files,
+           count(*) filter (where status = 'accepted') as accepted_versions,
+           count(*) filter (where status = 'rejected') as rejected_files,
+           count(*) filter (where status = 'duplicate') as duplicate_files,
+           min(received_at) filter (where status = 'accepted') as first_accepted_at,
+           max(submission_id) as last_submission_id
+    from raw.submissions
+    where period between %(first)s and %(last)s
+    group by province_code, period
+),
+latest as (
+    select distinct on (province_code, period) province_code, period as month, submission_id, version
+    from raw.submissions
+    where status = 'accepted' and period between %(first)s and %(last)s
+    order by province_code, period, version desc, submission_id desc
+),
+expected as (
+    select u.province_code, m.month, u.unit_code
+    from months m
+    join raw.ref_units u
+      on u.valid_from <= m.month and (u.valid_to is null or u.valid_to >= m.month)
+     and u.opened_on <= (m.month + interval '1 month' - interval '1 day')::date
+     and (u.closed_on is null or u.closed_on >= m.month)
+),
+first_carried as (
+    select r.province_code, r.period as month, r.unit_code, min(s.received_at) as first_at
+    from raw.return_rows r
+    join raw.submissions s on s.submission_id = r.submission_id and s.status = 'accepted'
+    where r.period between %(first)s and %(last)s
+    group by r.province_code, r.period, r.unit_code
+),
+units as (
+    select e.province_code, e.month,
+           count(*) as units_expected,
+           count(lr.unit_code) as units_reported,
+           count(lr.unit_code) filter (where fc.first_at < pm.due_at) as units_on_time
+    from expected e
+    join province_months pm on pm.province_code = e.province_code and pm.month = e.month
+    left join latest l on l.province_code = e.province_code and l.month = e.month
+    left join raw.return_rows lr on lr.submission_id = l.submission_id and lr.unit_code = e.unit_code
+    left join first_carried fc on fc.province_code = e.province_code and fc.month = e.month
+                               and fc.unit_code = e.unit_code
+    group by e.province_code, e.month
+)
+select pm.province_code, pm.month, pm.due_at,
+       coalesce(f.files, 0), coalesce(f.accepted_versions, 0), coalesce(f.rejected_files, 0),
+       coalesce(f.duplicate_files, 0), f.first_accepted_at, l.submission_id, l.version, f.last_submission_id,
+       coalesce(u.units_expected, 0), coalesce(u.units_reported, 0), coalesce(u.units_on_time, 0)
+from province_months pm
+left join files f on f.province_code = pm.province_code and f.month = pm.month
+left join latest l on l.province_code = pm.province_code and l.month = pm.month
+left join units u on u.province_code = pm.province_code and u.month = pm.month
+order by pm.province_code, pm.month
+"""
+
+
+def default_last_month(now: dt.datetime) -> dt.date:
+    return last_completed_month(now.date())
+
+
+def status_matrix(last: dt.date, months: int = 12, now: dt.datetime | None = None,
+                  provinces: list[str] | None = None) -> StatusMatrix:
+    """Province x month for the `months` months ending with `last`, as of `now`."""
+    now = now or dt.datetime.now(dt.timezone.utc)
+    first = add_months(last, -(months - 1))
+    with db.connect() as conn:
+        names = dict(conn.execute("select province_code, province_name from raw.ref_provinces"))
+        rows = conn.execute(_MATRIX_SQL, {"first": first, "last": last}).fetchall()
+    by_province: dict[str, ProvinceRow] = {}
+    for row in rows:
+        cell = MonthCell(*row)
+        cell.state = _state(cell, now)
+        if provinces is None or cell.province_code in provinces:
+            by_province.setdefault(cell.province_code,
+                                   ProvinceRow(cell.province_code, names[cell.province_code])).cells.append(cell)
+    order = _registry_order()
+    ordered = sorted(by_province.values(), key=lambda p: order.get(p.province_code, 99))
+    return StatusMatrix([add_months(first, i) for i in range(months)], ordered, now)
+
+
+def _state(cell: MonthCell, now: dt.datetime) -> str:
+    if cell.accepted_versions:
+        return "on_time" if cell.first_accepted_at < cell.due_at else "late"
+    if cell.rejected_files:
+        return "rejected"
+    return "not_due" if now < cell.due_at else "missing"
+
+
+def _registry_order() -> dict[str, int]:
+    from cop.registry import load_registry
+
+    return {code: i for i, code in enumerate(load_registry().province_codes)}
+
+
+def month_cell(province: str, month: dt.date, now: dt.datetime | None = None) -> MonthCell:
+    return status_matrix(month, 1, now, [province]).provinces[0].cells[0]
+
+
+# ---------------------------------------------------------------- problems
+
+
+@dataclass
+class RuleCount:
+    rule: str
+    title: str
+    severity: str
+    total: int
+    submissions: int
+    by_province: dict[str, int]
+    top_fields: list[tuple[str, int]]
+
+
+def problem_counts(first: dt.date, last: dt.date, severity: str | None = None, limit: int = 20) -> list[RuleCount]:
+    """The rules broken most often in the files received for months first..last (duplicates not
+    counted twice), with the count per province and the national fields hit most."""
+    form = load_form()
+    severity_filter = "and p.severity = %(severity)s" if severity else ""
+    with db.connect() as conn:
+        rows = conn.execute(f"""
+            select p.rule, p.severity, s.province_code, count(*), count(distinct p.submission_id)
+            from audit.problems p join raw.submissions s on s.submission_id = p.submission_id
+            where s.period between %(first)s and %(last)s and s.status <> 'duplicate' {severity_filter}
+            group by p.rule, p.severity, s.province_code""",
+                            {"first": first, "last": last, "severity": severity}).fetchall()
+        # The national field name, so that one field counts once whatever each province calls its column.
+        columns = conn.execute(f"""
+            select rule, name, n from (
+                select p.rule, coalesce(p.field, p.column_name) as name, count(*) as n,
+                       row_number() over (partition by p.rule order by count(*) desc,
+                                          coalesce(p.field, p.column_name)) as rank
+                from audit.problems p join raw.submissions s on s.submission_id = p.submission_id
+                where s.period between %(first)s and %(last)s and s.status <> 'duplicate'
+                  and coalesce(p.field, p.column_name) is not null {severity_filter}
+                group by p.rule, coalesce(p.field, p.column_name)) ranked
+            where rank <= 3""", {"first": first, "last": last, "severity": severity}).fetchall()
+    counts: dict[str, RuleCount] = {}
+    for rule, sev, province, problems, submissions in rows:
+        entry = counts.setdefault(rule, RuleCount(rule, form.rules[rule].title if rule in form.rules else rule,
+                                                  sev, 0, 0, {}, []))
+        entry.total += problems
+        entry.submissions += submissions
+        entry.by_province[province] = problems
+    for rule, column, n in columns:
+        if rule in counts:
+            counts[rule].top_fields.append((column, n))
+    return sorted(counts.values(), key=lambda c: (-c.total, c.rule))[:limit]
+
+
+# ---------------------------------------------------------------- pipeline runs
+
+
+@dataclass(frozen=True)
+class PipelineRun:
+    dag_id: str
+    run_id: str
+    exact_ids: bool  # the ids as Airflow knows them (from the run's summary), not folder names
+
+    def airflow_url(self) -> str | None:
+        base = os.environ.get("COP_AIRFLOW_URL", "").rstrip("/")
+        if not base or not self.exact_ids:
+            return None
+        from urllib.parse import quote
+
+        return f"{base}/dags/{quote(self.dag_id, safe='')}/runs/{quote(self.run_id, safe='')}"
+
+
+def pipeline_runs_by_submission() -> dict[int, PipelineRun]:
+    """Which Airflow run handled each submission, from the runs' journals (cop/review.py) under COP_HOME/runs."""
+    found: dict[int, PipelineRun] = {}
+    root = state_dir("runs")
+    for run_folder in root.glob("*/*"):
+        run = _run_of(run_folder)
+        for journal in (run_folder / "provinces").glob("*.jsonl"):
+            for line in journal.read_text(encoding="utf-8").splitlines():
+                try:
+                    submission_id = json.loads(line).get("submission_id")
+                except json.JSONDecodeError:
+                    continue
+                if isinstance(submission_id, int):
+                    found[submission_id] = run
+    return found
+
+
+def _run_of(run_folder: Path) -> PipelineRun:
+    summary = run_folder / "summary.json"
+    if summary.exists():
+        try:
+            data = json.loads(summary.read_text(encoding="utf-8"))
+            return PipelineRun(data["dag_id"], data["run_id"], True)
+        except (json.JSONDecodeError, KeyError):
+            pass
+    return PipelineRun(run_folder.parent.name, run_folder.name, False)

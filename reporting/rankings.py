@@ -1,0 +1,167 @@
+"""Refresh the rankings: read a year's unit inputs from the marts, score them (reporting.scoring),
+store the result in the `scores` schema with the seed and config that produced it, and build the
+score marts (rpt_unit_scores, rpt_unit_rankings, rpt_awards) so BI tools and the report read the
+same numbers."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import pandas as pd
+import psycopg
+from psycopg import sql
+
+from cop import db
+from reporting.config import ScoringConfig, load_scoring
+from reporting.scoring import YearScores, score_year
+
+SCORE_MARTS = "path:models/marts/scores"
+
+RANKING_COLUMNS = [
+    "year", "unit_code", "province_code", "district_key", "urban_rural", "population", "peer_group",
+    "months_expected", "months_reported", "is_ranked", "not_ranked_reason", "partnership_score",
+    "problem_solving_score", "organisational_transformation_score", "outcomes_score", "index_score",
+    "point_rank", "median_rank", "rank_low", "rank_high", "province_median_rank", "province_rank_low",
+    "province_rank_high", "national_award", "province_award"]
+SCORE_COLUMNS = [
+    "year", "unit_code", "province_code", "peer_group", "indicator_code", "indicator_label", "pillar", "direction",
+    "months_used", "numerator", "exposure", "raw_value", "shrunk_value", "previous_value", "weight_on_own_data", "z_score"]
+AWARD_COLUMNS = ["year", "award_scope", "province_code", "unit_code", "award", "median_rank", "rank_low",
+                 "rank_high", "rule"]
+
+
+class RankingError(RuntimeError):
+    """The rankings could not be computed (no data for the year) or their marts not built."""
+
+
+@dataclass(frozen=True)
+class RankingRun:
+    run_id: int
+    year: int
+    seed: int
+    draws: int
+    units_expected: int
+    units_ranked: int
+    awards: int
+
+
+# ---------------------------------------------------------------- inputs from the marts
+
+
+def latest_complete_year(conn: psycopg.Connection) -> int:
+    """The latest calendar year for which the warehouse has all twelve months."""
+    row = conn.execute("""
+        select max(year) from (
+            select extract(year from month)::int as year from marts.rpt_reporting_completeness
+            group by 1 having count(distinct month) = 12) as complete""").fetchone()
+    if row[0] is None:
+        raise RankingError("the warehouse has no complete calendar year of returns yet")
+    return row[0]
+
+
+def _frame(conn: psycopg.Connection, query, params=()) -> pd.DataFrame:
+    cursor = conn.execute(query, params)
+    return pd.DataFrame(cursor.fetchall(), columns=[c.name for c in cursor.description])
+
+
+def unit_months(conn: psycopg.Connection, year: int, fields: list[str]) -> pd.DataFrame:
+    """The year's reported unit-months from marts.fct_unit_month (NaN = unknown, never zero)."""
+    query = sql.SQL("select unit_code, province_code, district_key, month, population, {fields} "
+                    "from marts.fct_unit_month "
+                    "where month >= make_date(%s, 1, 1) and month < make_date(%s + 1, 1, 1)").format(
+        fields=sql.SQL(", ").join(sql.Identifier(f) for f in fields))
+    frame = _frame(conn, query, (year, year))
+    frame["month"] = pd.to_datetime(frame["month"])
+    for column in ["population", *fields]:
+        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
+    return frame
+
+
+def units_of_year(conn: psycopg.Connection, year: int) -> pd.DataFrame:
+    """Every unit expected to report in the year, with its months reported, as the registry
+    described it in its last expected month (urban/rural, population)."""
+    frame = _frame(conn, """
+        select y.unit_code, u.unit_name, y.province_code, y.district_key, u.urban_rural, u.population,
+               y.months_expected, y.months_reported
+        from marts.rpt_unit_reporting_year as y
+        cross join lateral (
+            select unit_name, urban_rural, population from marts.dim_unit as d
+            where d.unit_code = y.unit_code and d.valid_from <= make_date(y.year, 12, 1)
+            order by d.valid_from desc limit 1) as u
+        where y.year = %s
+        order by y.unit_code""", (year,))
+    return frame.astype({"population": int, "months_expected": int, "months_reported": int})
+
+
+# ---------------------------------------------------------------- storing
+
+
+def _cell(value):
+    if value is None or value is pd.NA:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value.item() if hasattr(value, "item") else value
+
+
+def _copy(conn: psycopg.Connection, table: str, run_id: int, frame: pd.DataFrame, columns: list[str]) -> None:
+    statement = sql.SQL("copy scores.{} ({}) from stdin").format(
+        sql.Identifier(table), sql.SQL(", ").join(sql.Identifier(c) for c in ["run_id", *columns]))
+    with conn.cursor().copy(statement) as copy:
+        for row in frame[columns].itertuples(index=False):
+            copy.write_row([run_id, *(_cell(v) for v in row)])
+
+
+def store(conn: psycopg.Connection, year: int, result: YearScores, config: ScoringConfig, seed: int,
+          draws: int) -> RankingRun:
+    """Record the run and replace the year's scores, rankings and awards, in one transaction."""
+    rankings = result.rankings.assign(year=year)
+    with conn.transaction():
+        run_id = conn.execute(
+            "insert into scores.runs (year, seed, draws, config_sha256, config, units_expected, units_ranked) "
+            "values (%s, %s, %s, %s, %s, %s, %s) returning run_id",
+            (year, seed, draws, config.sha256, config.text, len(rankings), int(rankings["is_ranked"].sum()))
+        ).fetchone()[0]
+        for table in ("awards", "unit_indicator_scores", "unit_rankings"):
+            conn.execute(sql.SQL("delete from scores.{} where year = %s").format(sql.Identifier(table)), (year,))
+        _copy(conn, "unit_rankings", run_id, rankings, RANKING_COLUMNS)
+        _copy(conn, "unit_indicator_scores", run_id, result.indicator_scores.assign(year=year), SCORE_COLUMNS)
+        _copy(conn, "awards", run_id, result.awards.assign(year=year), AWARD_COLUMNS)
+    return RankingRun(run_id, year, seed, draws, len(rankings), int(rankings["is_ranked"].sum()),
+                      len(result.awards))
+
+
+# ---------------------------------------------------------------- the whole refresh
+
+
+def compute_rankings(conn: psycopg.Connection, year: int, config: ScoringConfig, seed: int | None = None,
+                     draws: int | None = None) -> YearScores:
+    units = units_of_year(conn, year)
+    if units.empty:
+        raise RankingError(f"no unit was expected to report in {year}")
+    return score_year(unit_months(conn, year, config.fields), unit_months(conn, year - 1, config.fields),
+                      units, config, seed=seed, draws=draws)
+
+
+def refresh_rankings(year: int | None = None, seed: int | None = None, draws: int | None = None,
+                     build_marts: bool = True) -> RankingRun:
+    """Score and rank the units of `year` (default: the latest complete year), store the result and
+    build the score marts. The seed (default: spec/scoring.yaml) is stored: a rerun with the same
+    seed, data and config gives the same ranks."""
+    config = load_scoring()
+    seed = config.seed if seed is None else seed
+    draws = config.draws if draws is None else draws
+    with db.connect(autocommit=True) as conn:
+        year = latest_complete_year(conn) if year is None else year
+        run = store(conn, year, compute_rankings(conn, year, config, seed, draws), config, seed, draws)
+    if build_marts:
+        build_score_marts()
+    return run
+
+
+def build_score_marts() -> None:
+    from cop.build import BuildError, build
+
+    result = build(select=SCORE_MARTS)
+    if not result.success:
+        raise BuildError(result.failure_report())
