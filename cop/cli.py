@@ -318,9 +318,12 @@ def demo(
     seed: int = typer.Option(7, "--seed", help="Random seed for the sample returns."),
 ) -> None:
     """Run the whole pipeline end to end on generated sample data, and say where the outputs are."""
-    from cop.demo import run_demo
+    from cop.demo import DemoFailed, run_demo
 
-    run_demo(years=years, seed=seed)
+    try:
+        run_demo(years=years, seed=seed)
+    except DemoFailed as exc:
+        fail(str(exc), code=1)
 
 
 # ---------------------------------------------------------------- orchestration (Airflow)

@@ -6,7 +6,6 @@ DAGs. The demo ends by printing where everything is.
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import json
 import time
 from dataclasses import dataclass, field
@@ -16,8 +15,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from cop import db
+from cop.build import build, generate_docs
 from cop.generate import ManifestEntry, generate_returns, read_manifest
 from cop.paths import state_dir
+from loaders.intake import submit_file
+from reporting.annual import write_annual_report
+from reporting.rankings import refresh_rankings
 
 console = Console()
 
@@ -27,7 +30,6 @@ class DemoOutputs:
     database_url: str = ""
     samples: Path | None = None
     lines: list[tuple[str, str]] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
 
     def add(self, label: str, where: str | Path) -> None:
         self.lines.append((label, str(where)))
@@ -37,8 +39,8 @@ def _stage(title: str) -> None:
     console.rule(f"[bold]{title}")
 
 
-def _available(module: str) -> bool:
-    return importlib.util.find_spec(module) is not None
+class DemoFailed(RuntimeError):
+    pass
 
 
 def generate_samples(years: int, seed: int) -> Path:
@@ -55,8 +57,6 @@ def generate_samples(years: int, seed: int) -> Path:
 
 
 def submit_samples(samples: Path) -> dict[str, int]:
-    from loaders.intake import submit_file
-
     entries = read_manifest(samples)
     verdicts: dict[str, int] = {}
     columns = (TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -64,14 +64,14 @@ def submit_samples(samples: Path) -> dict[str, int]:
     with Progress(*columns, console=console) as progress:
         task = progress.add_task("submitting returns", total=len(entries))
         for entry in entries:
-            receipt = _submit_one(submit_file, samples, entry)
+            receipt = _submit_one(samples, entry)
             verdicts[receipt.status] = verdicts.get(receipt.status, 0) + 1
             progress.console.print(_verdict_line(entry, receipt))
             progress.advance(task)
     return verdicts
 
 
-def _submit_one(submit_file, samples: Path, entry: ManifestEntry):
+def _submit_one(samples: Path, entry: ManifestEntry):
     path = samples / entry.file
     return submit_file(path.read_bytes(), path.name, entry.province, entry.period, submitted_by=f"{entry.province}-demo",
                        channel="demo", received_at=dt.datetime.fromisoformat(entry.received_at))
@@ -98,35 +98,27 @@ def run_demo(years: int = 2, seed: int = 7) -> DemoOutputs:
     outputs.add("sample returns", outputs.samples)
 
     _stage("3. Intake: land, validate (Great Expectations), load")
-    if _available("loaders.intake"):
-        verdicts = submit_samples(outputs.samples)
-        console.print("verdicts: " + ", ".join(f"{count} {status}" for status, count in sorted(verdicts.items())))
-        outputs.add("validation reports", state_dir("validation"))
-        outputs.add("landed files (by sha256)", state_dir("landing"))
-    else:
-        outputs.skipped.append("intake (loaders.intake is not built yet)")
+    verdicts = submit_samples(outputs.samples)
+    console.print("verdicts: " + ", ".join(f"{count} {status}" for status, count in sorted(verdicts.items())))
+    outputs.add("validation reports", state_dir("validation"))
+    outputs.add("landed files (by sha256)", state_dir("landing"))
 
     _stage("4. Warehouse: dbt build")
-    if _available("cop.build"):
-        from cop.build import build, generate_docs
-
-        build()
-        outputs.add("dbt docs", generate_docs())
-    else:
-        outputs.skipped.append("warehouse build (cop.build is not built yet)")
+    result = build()
+    console.print(result.summary())
+    if not result.success:
+        console.print(result.failure_report())
+        raise DemoFailed("the warehouse build failed; see the dbt output above")
+    outputs.add("dbt docs", generate_docs())
+    outputs.add("BI and province reader logins", "`cop db roles` prints their connection URLs")
 
     _stage("5. Rankings and annual report")
-    if _available("reporting.annual"):
-        from reporting.annual import write_annual_report
-        from reporting.rankings import refresh_rankings
-
-        run = refresh_rankings(year=None)
-        console.print(f"{run.year}: {run.units_ranked} of {run.units_expected} units ranked, {run.awards} awards")
-        report = write_annual_report(year=run.year, out_dir=state_dir("reports"))
-        for label, path in report.items():
-            outputs.add(label, path)
-    else:
-        outputs.skipped.append("rankings and annual report (reporting is not built yet)")
+    run = refresh_rankings(year=None)
+    console.print(f"{run.year}: {run.units_ranked} of {run.units_expected} units ranked, {run.awards} awards")
+    for label, path in write_annual_report(year=run.year, out_dir=state_dir("reports")).items():
+        outputs.add(label, path)
+    outputs.add("province portal", "`cop serve`, then http://127.0.0.1:8000 (accounts: `cop users add`)")
+    outputs.add("Airflow UI with the DAGs", "`cop airflow` prints its URL and login")
 
     _print_summary(outputs)
     return outputs
@@ -137,9 +129,7 @@ def _print_summary(outputs: DemoOutputs) -> None:
     console.print(f"[bold]warehouse[/bold]: {outputs.database_url}")
     for label, where in outputs.lines:
         console.print(f"[bold]{label}[/bold]: {where}")
-    for skipped in outputs.skipped:
-        console.print(f"[yellow]skipped[/yellow]: {skipped}")
     summary_path = state_dir("outputs") / "demo-summary.json"
-    summary_path.write_text(json.dumps({"database_url": outputs.database_url, "outputs": dict(outputs.lines),
-                                        "skipped": outputs.skipped}, indent=2))
+    summary_path.write_text(json.dumps({"database_url": outputs.database_url, "outputs": dict(outputs.lines)},
+                                       indent=2))
     console.print(f"[bold]this summary[/bold]: {summary_path}")

@@ -59,8 +59,9 @@ def submissions_page(request: Request, province: str | None = None, period: str 
             month = parse_period(period)
         except PeriodError:
             month = None
-    return render(request, "federal_submissions.html", submissions=receipts.all_submissions(province, month),
-                  runs=status.pipeline_runs_by_submission(), provinces=codes, province=province,
+    submissions = receipts.all_submissions(province, month)
+    return render(request, "federal_submissions.html", submissions=submissions,
+                  runs=status.pipeline_runs_for(submissions), provinces=codes, province=province,
                   period=format_period(month) if month else "")
 
 

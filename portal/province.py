@@ -196,7 +196,7 @@ def receipt_page(request: Request, submission_id: int):
     session, view = _owned_submission(request, submission_id)
     problems = receipts.problems_of(submission_id)
     cell = status.month_cell(view.province_code, view.month, request.app.state.settings.clock())
-    runs = status.pipeline_runs_by_submission() if session.user.is_federal else {}
+    runs = status.pipeline_runs_for([view]) if session.user.is_federal else {}
     return render(request, "receipt.html", submission=view, check=None, cell=cell,
                   province=load_registry().province(view.province_code), run=runs.get(submission_id),
                   **_problem_context(problems), base=f"/submissions/{submission_id}")
@@ -249,7 +249,19 @@ def _problem_context(problems: list[receipts.ProblemRow]) -> dict:
     errors = [p for p in problems if p.severity == "error"]
     warnings = [p for p in problems if p.severity != "error"]
     return {"errors": errors[:MAX_PROBLEMS_ON_PAGE], "warnings": warnings[:MAX_PROBLEMS_ON_PAGE],
-            "error_total": len(errors), "warning_total": len(warnings), "shown_limit": MAX_PROBLEMS_ON_PAGE}
+            "error_total": len(errors), "warning_total": len(warnings), "shown_limit": MAX_PROBLEMS_ON_PAGE,
+            "error_summary": _by_rule(errors), "warning_summary": _by_rule(warnings)}
+
+
+def _by_rule(problems: list[receipts.ProblemRow]) -> list[dict]:
+    """How many times each rule was broken and in which columns: the first thing to read in a long list."""
+    summary: dict[str, dict] = {}
+    for p in problems:
+        entry = summary.setdefault(p.rule, {"rule": p.rule, "title": p.title, "count": 0, "columns": []})
+        entry["count"] += 1
+        if p.column and p.column not in entry["columns"]:
+            entry["columns"].append(p.column)
+    return sorted(summary.values(), key=lambda e: -e["count"])
 
 
 # ---------------------------------------------------------------- history
@@ -271,6 +283,7 @@ def month_page(request: Request, code: str, period: str):
     ensure_province_access(session, code, "months")
     month = _month(period)
     cell = status.month_cell(code, month, request.app.state.settings.clock())
-    runs = status.pipeline_runs_by_submission() if session.user.is_federal else {}
+    submissions = receipts.submissions_of(code, month)
+    runs = status.pipeline_runs_for(submissions) if session.user.is_federal else {}
     return render(request, "month.html", province=load_registry().province(code), cell=cell,
-                  submissions=receipts.submissions_of(code, month), runs=runs)
+                  submissions=submissions, runs=runs)

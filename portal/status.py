@@ -303,20 +303,23 @@ class PipelineRun:
         return f"{base}/dags/{quote(self.dag_id, safe='')}/runs/{quote(self.run_id, safe='')}"
 
 
-def pipeline_runs_by_submission() -> dict[int, PipelineRun]:
-    """Which Airflow run handled each submission, from the runs' journals (cop/review.py) under COP_HOME/runs."""
+def pipeline_runs_for(submissions) -> dict[int, PipelineRun]:
+    """The Airflow run that took each of `submissions` from a drop folder, from the runs' journals
+    (cop/review.py) under COP_HOME/runs. A journal line counts only when it names the same
+    submission id, province and month as a submission that came in through the inbox."""
+    wanted = {s.submission_id: (s.province_code, s.period) for s in submissions if s.channel == "inbox"}
     found: dict[int, PipelineRun] = {}
-    root = state_dir("runs")
-    for run_folder in root.glob("*/*"):
-        run = _run_of(run_folder)
+    if not wanted:
+        return found
+    for run_folder in state_dir("runs").glob("*/*"):
         for journal in (run_folder / "provinces").glob("*.jsonl"):
             for line in journal.read_text(encoding="utf-8").splitlines():
                 try:
-                    submission_id = json.loads(line).get("submission_id")
+                    entry = json.loads(line)
                 except json.JSONDecodeError:
                     continue
-                if isinstance(submission_id, int):
-                    found[submission_id] = run
+                if wanted.get(entry.get("submission_id")) == (entry.get("province"), entry.get("period")):
+                    found[entry["submission_id"]] = _run_of(run_folder)
     return found
 
 

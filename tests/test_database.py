@@ -9,6 +9,8 @@ import psycopg
 import pytest
 
 COP = [sys.executable, "-m", "cop.cli"]
+# Read once at import: fixtures of other modules point COP_DATABASE_URL at their own databases for a while.
+EXTERNAL_SERVER = bool(os.environ.get("COP_DATABASE_URL"))
 
 
 def cop(home, *args, check=True):
@@ -17,7 +19,7 @@ def cop(home, *args, check=True):
     return subprocess.run([*COP, *args], env=env, capture_output=True, text=True, check=check, timeout=180)
 
 
-@pytest.mark.skipif(bool(os.environ.get("COP_DATABASE_URL")), reason="tests the embedded server")
+@pytest.mark.skipif(EXTERNAL_SERVER, reason="tests the embedded server")
 def test_two_homes_run_two_independent_servers(tmp_path):
     home_a, home_b = tmp_path / "a", tmp_path / "b"
     try:
@@ -51,7 +53,7 @@ def test_migrations_create_raw_and_reference_data(conn):
 
 
 def test_password_is_required(database_url):
-    if os.environ.get("COP_DATABASE_URL"):
+    if EXTERNAL_SERVER:
         pytest.skip("the embedded server's authentication")
     wrong = database_url.replace("://cop:", "://cop:wrong", 1)
     with pytest.raises(psycopg.OperationalError, match="password authentication failed"):

@@ -46,9 +46,9 @@ def good_file(province: str, seed: int = 0, units: int | None = None) -> bytes:
     return encode_return(sample_return(province, MONTH, seed=seed, units=units), province)
 
 
-def submit_at(province: str, month: dt.date, content: bytes, received_at: dt.datetime):
-    """A submission received at a chosen moment (as the drop-folder intake records it)."""
-    return submit_file(content, "return.csv", province, month, "tests", channel="cli", received_at=received_at)
+def submit_at(province: str, month: dt.date, content: bytes, received_at: dt.datetime, channel: str = "cli"):
+    """A submission received at a chosen moment (as the command line or the drop-folder intake records it)."""
+    return submit_file(content, "return.csv", province, month, "tests", channel=channel, received_at=received_at)
 
 
 def good_file_for(province: str, month: dt.date, seed: int = 0, units: int | None = None) -> bytes:

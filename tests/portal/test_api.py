@@ -351,7 +351,8 @@ def test_a_submission_links_to_the_airflow_run_that_took_it(signed_in, monkeypat
 
     from cop import review
 
-    receipt = submit_at("AJ", MONTH, good_file_for("AJ", MONTH), dt.datetime(2026, 11, 3, tzinfo=dt.timezone.utc))
+    receipt = submit_at("AJ", MONTH, good_file_for("AJ", MONTH), dt.datetime(2026, 11, 3, tzinfo=dt.timezone.utc),
+                        channel="inbox")
     monkeypatch.setenv("COP_HOME", str(tmp_path))  # a home whose runs/ holds only this run
     monkeypatch.setenv("COP_AIRFLOW_URL", "http://airflow.example:8080/")
     dag_id, run_id = "cop_monthly_returns", "scheduled__2026-11-03T13:00:00+00:00"
@@ -364,3 +365,9 @@ def test_a_submission_links_to_the_airflow_run_that_took_it(signed_in, monkeypat
     assert link in client.get("/federal/submissions?province=AJ").text
     assert link in client.get(f"/submissions/{receipt.submission_id}").text
     assert link in client.get("/provinces/AJ/months/2026-10").text
+    # The same id in another database's journal (another province and month) links nothing.
+    monkeypatch.setenv("COP_HOME", str(tmp_path / "other"))
+    review.record_file("cop_monthly_returns", "manual__other", review.FileOutcome(
+        file_name="GB_2025-01.csv", province="GB", period="2025-01", verdict="accepted",
+        received_at="2025-02-03T00:00:00+00:00", submission_id=receipt.submission_id))
+    assert link not in client.get(f"/submissions/{receipt.submission_id}").text
