@@ -326,6 +326,22 @@ def demo(
         fail(str(exc), code=1)
 
 
+@app.command()
+def bench(
+    years: int = typer.Option(10, "--years", min=2, max=12, help="Years of national returns to backfill."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Folder for results.json, results.md and growth.png "
+                                                           "(default: the repository's bench/)."),
+    workers: int = typer.Option(2, "--workers", min=1, help="Processes submitting files in the backfill."),
+    verdict_runs: int = typer.Option(20, "--verdict-runs", min=1, help="Timed files in the verdict latency."),
+    keep: bool = typer.Option(False, "--keep", help="Keep the benchmark's COP_HOME and its database running."),
+) -> None:
+    """Measure the pipeline against its baselines (loader, verdict, backfill, growth, monthly cycle)
+    in a fresh COP_HOME of its own, and write the figures."""
+    from bench.run import DEFAULT_OUT, run_benchmarks
+
+    run_benchmarks(out=(out or DEFAULT_OUT).resolve(), years=years, workers=workers, verdict_runs=verdict_runs, keep=keep)
+
+
 # ---------------------------------------------------------------- orchestration (Airflow)
 
 

@@ -271,3 +271,32 @@ def migrate(url: str) -> None:
             sync_reference(conn)
         finally:
             conn.execute("select pg_advisory_unlock(hashtext('cop.migrate'))")
+
+
+@contextlib.contextmanager
+def temporary_database(prefix: str) -> Iterator[str]:
+    """A new, migrated database on the current server, which cop uses (through COP_DATABASE_URL) inside
+    the block and which is dropped after it: for tests and benchmarks whose figures must not depend on
+    what else the server holds."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    from psycopg import sql
+
+    server_url = database_url()
+    name = f"{prefix}_{secrets.token_hex(5)}"
+    with psycopg.connect(server_url, autocommit=True) as admin:
+        admin.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+    parts = urlsplit(server_url)
+    url = urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
+    previous = os.environ.get("COP_DATABASE_URL")
+    os.environ["COP_DATABASE_URL"] = url
+    try:
+        database_url()  # migrates it
+        yield url
+    finally:
+        if previous is None:
+            os.environ.pop("COP_DATABASE_URL", None)
+        else:
+            os.environ["COP_DATABASE_URL"] = previous
+        with psycopg.connect(server_url, autocommit=True) as admin:
+            admin.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))

@@ -7,7 +7,7 @@ spec/form.yaml and a plain-language message that ends with how to fix it.
 from __future__ import annotations
 
 import csv
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Iterable
 
@@ -31,7 +31,8 @@ class Problem:
     unit_code: str | None = None
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        # Not dataclasses.asdict: it deep-copies every value, which costs seconds on 20,000 problems.
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
     @property
     def is_error(self) -> bool:

@@ -43,30 +43,4 @@ def fresh_database(database_url):
     """fresh_database("prefix") -> a context manager: a new, migrated database on this session's
     server that cop uses (through COP_DATABASE_URL) inside the block, dropped afterwards. For tests
     whose numbers must not depend on what other modules loaded into the session database."""
-    import contextlib
-    import uuid
-    from urllib.parse import urlsplit, urlunsplit
-
-    from psycopg import sql
-
-    @contextlib.contextmanager
-    def use(prefix: str):
-        name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-        with psycopg.connect(database_url, autocommit=True) as admin:
-            admin.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-        parts = urlsplit(database_url)
-        url = urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
-        previous = os.environ.get("COP_DATABASE_URL")
-        os.environ["COP_DATABASE_URL"] = url
-        try:
-            db.database_url()  # migrates it
-            yield url
-        finally:
-            if previous is None:
-                os.environ.pop("COP_DATABASE_URL", None)
-            else:
-                os.environ["COP_DATABASE_URL"] = previous
-            with psycopg.connect(database_url, autocommit=True) as admin:
-                admin.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
-
-    return use
+    return db.temporary_database

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 import zipfile
 
 import pytest
@@ -68,6 +69,23 @@ def entity_bomb(month) -> bytes:
         b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData><row r="1">'
         b'<c r="A1" t="inlineStr"><is><t>&lol2;</t></is></c></row></sheetData></worksheet>')
     return xlsx_parts(parts)
+
+
+def with_sheet_xml(month, change) -> bytes:
+    good = zipfile.ZipFile(io.BytesIO(good_file(BASE, month, file_format="xlsx")))
+    parts = {info.filename: good.read(info.filename) for info in good.infolist()}
+    parts["xl/worksheets/sheet1.xml"] = change(parts["xl/worksheets/sheet1.xml"])
+    return xlsx_parts(parts)
+
+
+def far_away_cell(month) -> bytes:
+    # One stray value in the last cell of the sheet: a reader that builds the grid would need 500 GB.
+    far = b'<row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t>checked</t></is></c></row></sheetData>'
+    return with_sheet_xml(month, lambda xml: xml.replace(b"</sheetData>", far))
+
+
+def cells_without_positions(month) -> bytes:
+    return with_sheet_xml(month, lambda xml: re.sub(rb'(<c[^>]*?) r="[A-Z]+[0-9]+"', rb"\1", xml))
 
 
 def punjab_two_sheets_wrong_names(month) -> bytes:
@@ -158,6 +176,8 @@ CASES = {
                                       "'province_code' is 'PB' but this return is for Islamabad"),
     "zip bomb": (zip_bomb, "E006", "would expand to"),
     "XML entity bomb in a sheet": (entity_bomb, "E006", "XML constructs that are never in a genuine Excel file"),
+    "stray value in the sheet's last cell": (far_away_cell, "E004", "has a value in cell XFD1048576"),
+    "sheet cells without positions": (cells_without_positions, "E001", "left out cell positions"),
     "ZIP archive that is not a workbook": (lambda m: xlsx_parts({"data.csv": good_file(BASE, m)}), "E005",
                                            "a ZIP archive, not an Excel .xlsx workbook"),
     "damaged workbook": (lambda m: b"PK\x03\x04" + b"\x00" * 300, "E001", "damaged"),

@@ -5,14 +5,11 @@ session's server, selected through COP_DATABASE_URL while the module runs."""
 from __future__ import annotations
 
 import datetime as dt
-import os
 import uuid
-from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 import psycopg
 import pytest
-from psycopg import sql
 
 from cop import db
 from cop.build import build
@@ -72,24 +69,9 @@ def land_generated_returns(conn: psycopg.Connection) -> None:
 @pytest.fixture(scope="session")
 def report_warehouse(database_url):
     """A built, ranked warehouse database (its URL); cop uses it while the tests run."""
-    name = f"report_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(database_url, autocommit=True) as admin:
-        admin.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-    parts = urlsplit(database_url)
-    url = urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
-    previous = os.environ.get("COP_DATABASE_URL")
-    os.environ["COP_DATABASE_URL"] = url
-    try:
-        db.database_url()
+    with db.temporary_database("report") as url:
         with psycopg.connect(url, autocommit=True) as conn:
             land_generated_returns(conn)
         result = build()
         assert result.success, result.failure_report()
         yield url
-    finally:
-        if previous is None:
-            os.environ.pop("COP_DATABASE_URL", None)
-        else:
-            os.environ["COP_DATABASE_URL"] = previous
-        with psycopg.connect(database_url, autocommit=True) as admin:
-            admin.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))

@@ -1,4 +1,4 @@
--- depends_on: {{ ref('int_unit_month_returns') }}
+-- depends_on: {{ ref('int_unit_month_returns') }}, {{ source('raw', 'ref_indicators') }}
 
 select
     v.month::date as month,
@@ -14,4 +14,5 @@ select
     v.submission_id::bigint as submission_id
 from {{ ref('int_unit_month_values') }} as v
 where not v.is_local
-    {{ cop_only_changed_partitions('v') }}
+    {{ cop_only_submissions('v', cop_changed_submission_ids(
+           this_filter="indicator_code = '" ~ cop_first_required_indicator() ~ "'")) }}
