@@ -11,7 +11,6 @@ not grow with history.
 """
 from __future__ import annotations
 
-import datetime as dt
 import json
 import multiprocessing
 import os
@@ -19,12 +18,14 @@ import time
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from bench.common import Samples, console, ratio
 from cop import db
 from cop.build import BuildResult, build
+from cop.generate import ManifestEntry, submit_generated
 from cop.paths import state_dir
 
 CHECKPOINT_YEARS = (1, 5, 10)
@@ -132,16 +133,16 @@ def submit_months(samples: Samples, periods: list[str], pool: ProcessPoolExecuto
     entries = [e for e in samples.entries if e.period in wanted]
     by_province: dict[str, list] = {}
     for entry in entries:
-        by_province.setdefault(entry.province, []).append((entry.file, entry.period, entry.received_at))
-    largest_first = sorted(by_province, key=lambda p: -sum(samples.path_size(f) for f, _, _ in by_province[p]))
+        by_province.setdefault(entry.province, []).append(entry)
+    largest_first = sorted(by_province, key=lambda p: -sum(samples.path(e).stat().st_size for e in by_province[p]))
     values_before = _value_rows()
     batch = Batch(files=len(entries))
     label = f"submitting {periods[0]}" + (f" to {periods[-1]}" if len(periods) > 1 else "")
     started = time.perf_counter()
     with _progress() as progress:
         task = progress.add_task(label, total=len(entries))
-        futures = [pool.submit(_submit_province, os.environ["COP_HOME"], str(samples.folder), province,
-                               by_province[province]) for province in largest_first]
+        futures = [pool.submit(_submit_province, os.environ["COP_HOME"], samples.folder, by_province[province])
+                   for province in largest_first]
         submitted_before = _submission_count()
         while not all(f.done() for f in futures):
             progress.update(task, completed=_submission_count() - submitted_before)
@@ -166,18 +167,12 @@ def _progress() -> Progress:
                     console=console, transient=True)
 
 
-def _submit_province(home: str, folder: str, province: str, files: list[tuple[str, str, str]]) -> tuple[Counter, int]:
+def _submit_province(home: str, folder: Path, entries: list[ManifestEntry]) -> tuple[Counter, int]:
     """One worker's share: a province's files, in the order sent (runs in a child process)."""
     os.environ["COP_HOME"] = home
-    from pathlib import Path
-
-    from loaders.intake import submit_file
-
     statuses, unit_rows = Counter(), 0
-    for file, period, received_at in files:
-        path = Path(folder) / file
-        receipt = submit_file(path.read_bytes(), path.name, province, period, submitted_by="bench", channel="bench",
-                              received_at=dt.datetime.fromisoformat(received_at))
+    for entry in entries:
+        receipt = submit_generated(folder, entry, channel="bench")
         statuses[receipt.status] += 1
         unit_rows += receipt.rows if receipt.status == "accepted" else 0
     return statuses, unit_rows

@@ -39,6 +39,13 @@ def median(values: list[float]) -> float:
     return statistics.median(values)
 
 
+def sqlalchemy_engine(url: str):
+    """What a typical script connects pandas with: SQLAlchemy on the same server (psycopg 3 driver)."""
+    from sqlalchemy import create_engine
+
+    return create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+
+
 def ratio(measured: float, baseline: float) -> float:
     return round(measured / baseline, 3) if baseline else float("nan")
 
@@ -58,9 +65,6 @@ class Samples:
 
     def path(self, entry: ManifestEntry) -> Path:
         return self.folder / entry.file
-
-    def path_size(self, file: str) -> int:
-        return (self.folder / file).stat().st_size
 
     def first_accepted(self, province: str) -> list[ManifestEntry]:
         """The province's first file for each month that the generator meant to be accepted."""

@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 import psycopg
 
-from bench.common import Samples, console, median, ratio, stopwatch
+from bench.common import Samples, console, median, ratio, sqlalchemy_engine, stopwatch
 from cop import db
 from cop.period import parse_period
 from cop.registry import load_registry
@@ -126,12 +126,10 @@ def _psql_copy(conn: psycopg.Connection, url: str, rows_csv: Path, values_csv: P
 
 
 def _pandas_to_sql(conn: psycopg.Connection, url: str, rows_csv: Path, values_csv: Path) -> float:
-    from sqlalchemy import create_engine
-
     _empty(conn)
     rows = pd.read_csv(rows_csv, dtype={"source_row": "int64"}, parse_dates=["period"])
     values = pd.read_csv(values_csv)
-    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    engine = sqlalchemy_engine(url)
     try:
         with stopwatch() as watch:
             for table, frame in (("return_rows", rows), ("return_values", values)):

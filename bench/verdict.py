@@ -10,14 +10,13 @@ DataFrame.to_sql(method="multi") into a plain table.
 """
 from __future__ import annotations
 
-import datetime as dt
 import io
 
 import pandas as pd
 
-from bench.common import Samples, console, median, percentile, ratio, stopwatch
+from bench.common import Samples, console, median, percentile, ratio, sqlalchemy_engine, stopwatch
 from cop import db
-from loaders.intake import submit_file
+from cop.generate import submit_generated
 
 PROVINCE = "PB"
 WARM_UP_FILES = 2
@@ -62,18 +61,14 @@ def measure_verdict(samples: Samples, runs: int = 20, history: int = 12) -> dict
 
 
 def _submit(samples: Samples, entry):
-    path = samples.path(entry)
-    receipt = submit_file(path.read_bytes(), path.name, entry.province, entry.period, submitted_by="bench",
-                          channel="bench", received_at=dt.datetime.fromisoformat(entry.received_at))
+    receipt = submit_generated(samples.folder, entry, channel="bench")
     if receipt.status != "accepted":
         raise RuntimeError(f"bench sample {entry.file} was not accepted: {receipt.summary}")
     return receipt
 
 
 def _naive_script(url: str, content: bytes) -> float:
-    from sqlalchemy import create_engine
-
-    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    engine = sqlalchemy_engine(url)
     try:
         with stopwatch() as watch:
             frame = pd.read_excel(io.BytesIO(content), sheet_name=0)

@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Iterator, Sequence
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from psycopg import sql
+
 from cop import db, security
 from cop.paths import DBT_PROJECT_DIR, state_dir
 
@@ -133,7 +135,8 @@ def build(full_refresh: bool = False, select: str | Sequence[str] | None = None)
     return run_dbt(command)
 
 
-RAW_TABLES_READ_BY_THE_BUILD = ("raw.submissions", "raw.return_rows", "raw.return_values", "audit.problems")
+RAW_TABLES_READ_BY_THE_BUILD = (("raw", "submissions"), ("raw", "return_rows"), ("raw", "return_values"),
+                                ("audit", "problems"))
 
 
 def analyze_raw() -> None:
@@ -142,8 +145,8 @@ def analyze_raw() -> None:
     (an incremental build then took longer than a full one). ANALYZE samples, so it stays well under a
     second however large the tables grow."""
     with db.connect(autocommit=True) as conn:
-        for table in RAW_TABLES_READ_BY_THE_BUILD:
-            conn.execute(f"analyze {table}")
+        for schema, table in RAW_TABLES_READ_BY_THE_BUILD:
+            conn.execute(sql.SQL("analyze {}").format(sql.Identifier(schema, table)))
 
 
 def docs_dir() -> Path:

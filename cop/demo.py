@@ -5,7 +5,6 @@ DAGs. The demo ends by printing where everything is.
 """
 from __future__ import annotations
 
-import datetime as dt
 import json
 import time
 from dataclasses import dataclass, field
@@ -16,9 +15,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from cop import db
 from cop.build import build, generate_docs
-from cop.generate import ManifestEntry, generate_returns, read_manifest
+from cop.generate import ManifestEntry, generate_returns, read_manifest, submit_generated
 from cop.paths import state_dir
-from loaders.intake import submit_file
 from reporting.annual import write_annual_report
 from reporting.rankings import refresh_rankings
 
@@ -64,17 +62,11 @@ def submit_samples(samples: Path) -> dict[str, int]:
     with Progress(*columns, console=console) as progress:
         task = progress.add_task("submitting returns", total=len(entries))
         for entry in entries:
-            receipt = _submit_one(samples, entry)
+            receipt = submit_generated(samples, entry, channel="demo")
             verdicts[receipt.status] = verdicts.get(receipt.status, 0) + 1
             progress.console.print(_verdict_line(entry, receipt))
             progress.advance(task)
     return verdicts
-
-
-def _submit_one(samples: Path, entry: ManifestEntry):
-    path = samples / entry.file
-    return submit_file(path.read_bytes(), path.name, entry.province, entry.period, submitted_by=f"{entry.province}-demo",
-                       channel="demo", received_at=dt.datetime.fromisoformat(entry.received_at))
 
 
 def _verdict_line(entry: ManifestEntry, receipt) -> str:

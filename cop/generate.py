@@ -333,6 +333,17 @@ def read_manifest(out_dir: Path) -> list[ManifestEntry]:
         return [ManifestEntry(**row) for row in csv.DictReader(handle)]
 
 
+def submit_generated(out_dir: Path, entry: ManifestEntry, channel: str):
+    """Submit one generated file to the intake as its province sent it (by `<province>-<channel>`, at its
+    receipt time); returns the receipt."""
+    from loaders.intake import submit_file
+
+    path = Path(out_dir) / entry.file
+    return submit_file(path.read_bytes(), path.name, entry.province, entry.period,
+                       submitted_by=f"{entry.province}-{channel}", channel=channel,
+                       received_at=dt.datetime.fromisoformat(entry.received_at))
+
+
 def _progress(total: int, label: str):
     from rich.progress import Progress
 

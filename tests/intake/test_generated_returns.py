@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from cop.generate import generate_returns
-from loaders.intake import list_submissions, submit_file
+from cop.generate import generate_returns, submit_generated
+from loaders.intake import list_submissions
 
 pytestmark = pytest.mark.xdist_group("intake_generated_returns")  # one module, one worker: one database
 
@@ -21,9 +21,7 @@ def test_generated_files_get_their_planned_verdicts(tmp_path):
     assert any(e.kind == "revision" for e in entries) and any(e.expected_status == "rejected" for e in entries)
     last_accepted = {}
     for entry in entries:
-        receipt = submit_file((tmp_path / entry.file).read_bytes(), entry.file, entry.province, entry.period,
-                              f"{entry.province}-test", channel="test",
-                              received_at=dt.datetime.fromisoformat(entry.received_at))
+        receipt = submit_generated(tmp_path, entry, channel="test")
         assert receipt.status == entry.expected_status, (entry, receipt.summary)
         if receipt.status == "accepted":
             last_accepted[(entry.province, entry.period)] = receipt.submission_id

@@ -6,38 +6,29 @@ readers see only what they may."""
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 
 import psycopg
 import pytest
 
 from cop import security
 from cop.build import build
-from cop.generate import generate_returns
+from cop.generate import generate_returns, submit_generated
 from warehouse_checks import (completeness_from_mart, completeness_from_raw, indicator_totals_from_fact,
                               indicator_totals_from_raw, mart_checksums)
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(importlib.util.find_spec("loaders.intake") is None, reason="the intake is not built yet"),
-]
+pytestmark = pytest.mark.slow
 
 FIRST_PERIOD = "2025-09"  # the last four months of the generated year keep the test to a few minutes
 
 
 @pytest.fixture(scope="module")
 def submitted(warehouse_url, tmp_path_factory):
-    from loaders.intake import submit_file
-
     out = tmp_path_factory.mktemp("returns")
     entries = [e for e in generate_returns(out, years=1, seed=11, end=dt.date(2025, 12, 1), progress=False)
                if e.period >= FIRST_PERIOD]
     statuses = {}
     for entry in sorted(entries, key=lambda e: (e.received_at, e.file)):
-        path = out / entry.file
-        receipt = submit_file(path.read_bytes(), path.name, entry.province, entry.period,
-                              submitted_by=f"{entry.province}-test", channel="test",
-                              received_at=dt.datetime.fromisoformat(entry.received_at))
+        receipt = submit_generated(out, entry, channel="test")
         statuses[receipt.status] = statuses.get(receipt.status, 0) + 1
     assert statuses.get("accepted", 0) >= 7 * 3
     return statuses
