@@ -50,6 +50,7 @@ def _stages(years: int, seed: int, workers: int, verdict_runs: int) -> dict:
     from bench.backfill import backfill_and_grow
     from bench.cycle import measure_cycle
     from bench.loader import measure_loader
+    from bench.portal_load import measure_portal_load
     from bench.verdict import measure_verdict
     from cop.generate import generate_returns
     from cop.paths import state_dir
@@ -68,6 +69,8 @@ def _stages(years: int, seed: int, workers: int, verdict_runs: int) -> dict:
         results["loader"] = measure_loader(samples)
         console.rule("[bold]2. Verdict latency")
         results["verdict"] = measure_verdict(samples, runs=verdict_runs)
+        console.rule("[bold]2b. Verdicts under load: concurrent portal uploads")
+        results["portal_load"] = measure_portal_load(samples)
         console.rule("[bold]3-4. Backfill, and the build as history grows")
         results["backfill"], results["growth"] = backfill_and_grow(samples, workers)
         console.rule("[bold]5. Monthly cycle")
@@ -79,6 +82,7 @@ def _stages(years: int, seed: int, workers: int, verdict_runs: int) -> dict:
 def markdown(results: dict) -> str:
     loader, verdict, backfill, cycle = (results["loader"], results["verdict"], results["backfill"],
                                         results["monthly_cycle"])
+    load = results["portal_load"]
     rows = [
         ("Loader: rows/s through the project's COPY path", f"{loader['project_copy']['rows_per_second']:,}",
          f"psql \\copy {loader['psql_copy']['rows_per_second']:,}", loader["project_vs_psql_copy"]),
@@ -87,6 +91,9 @@ def markdown(results: dict) -> str:
         (f"Verdict p50, {verdict['units_median']}-unit Punjab XLSX (s)", verdict["seconds"]["p50"],
          f"read_excel + to_sql, no checks: {verdict['baseline_naive_script_seconds']}", verdict["p50_vs_naive_script"]),
         ("Verdict p95 (s)", verdict["seconds"]["p95"], "", ""),
+        (f"Verdicts/s, {load['uploads']} portal uploads at once (zero errors: {load['http_errors'] == 0}, "
+         f"verdicts as alone: {load['verdicts_identical']})", load["concurrent"]["verdicts_per_second"],
+         f"one at a time {load['serial']['verdicts_per_second']}", load["concurrent_vs_serial"]),
         (f"Backfill: {backfill['files']} files, {backfill['months']} months (files/s)", backfill["files_per_second"],
          "", ""),
         ("Backfill: value rows/s", f"{backfill['value_rows_per_second']:,}",

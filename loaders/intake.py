@@ -19,6 +19,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field as dataclass_field
 from pathlib import Path
+from typing import Callable
 
 import psycopg
 
@@ -30,9 +31,10 @@ from cop.spec import Amendment, load_amendment, load_form
 from loaders.history import fetch_history
 from loaders.landing import land, sha256_of
 from loaders.load import load_rows
-from loaders.problems import Problem, sort_problems, write_problem_csv, write_problem_xlsx
+from loaders.problems import Problem, problem, sort_problems, write_problem_csv, write_problem_xlsx
 from loaders.reading import ReadError, read_table
 from loaders.report import write_report
+from loaders.sandbox import ChildFailed, run_isolated
 from loaders.validation import CheckedReturn, check_return, period_problems
 
 # A test hook in the real code path: sleep this many seconds after the rows are
@@ -189,19 +191,37 @@ def _lock_month(conn: psycopg.Connection, province: str, month: dt.date) -> None
 
 
 def _judge(content: bytes, amendment: Amendment, month: dt.date, received_at: dt.datetime) -> _Verdict:
-    form, registry = load_form(), load_registry()
-    # The history query needs only (province, month): it runs in PostgreSQL while Python reads the file.
+    """Read and check the file in a child process (loaders.sandbox); the history query runs here meanwhile."""
+    form = load_form()
     history_future = _HISTORY_POOL.submit(fetch_history, amendment.province, month, form.history_rules)
     problems = period_problems(month, form, received_at.date())
+    try:
+        found, checked, timings = run_isolated(read_and_check, content, amendment, month,
+                                               answers={"history": history_future.result})
+    except ChildFailed as exc:
+        found, checked, timings = [_unreadable(exc)], None, {}
+    return _Verdict(sort_problems(problems + found), checked, timings)
+
+
+def read_and_check(ask: Callable[[str], object], content: bytes, amendment: Amendment,
+                   month: dt.date) -> tuple[list[Problem], CheckedReturn | None, dict[str, float]]:
+    """In the verdict's child process: bytes -> (problems, the checked return or None, timings)."""
+    form = load_form()
     started = time.perf_counter()
     try:
         table = read_table(content, amendment, form.limits)
     except ReadError as exc:
-        return _Verdict(sort_problems(problems + [exc.problem]), None, {"read": time.perf_counter() - started})
+        return [exc.problem], None, {"read": time.perf_counter() - started}
     timings = {"read": time.perf_counter() - started}
-    checked = check_return(table, amendment, form, registry, month, history_future.result)
-    timings.update(checked.timings)
-    return _Verdict(sort_problems(problems + checked.problems), checked, timings)
+    checked = check_return(table, amendment, form, load_registry(), month, lambda: ask("history"))
+    return checked.problems, checked, timings | checked.timings
+
+
+def _unreadable(failure: ChildFailed) -> Problem:
+    what = {"timeout": "Checking the file did not finish in time",
+            "memory": "Reading the file needed more memory than any return needs",
+            "crashed": "The file made the reader stop"}[failure.kind]
+    return problem("E007", f"{what} ({failure}); nothing was loaded")
 
 
 def _check_only(content: bytes, amendment: Amendment, month: dt.date, receipt: Receipt) -> Receipt:

@@ -9,7 +9,9 @@ set COP_PORTAL_SECURE_COOKIES=1 there (cookies are then sent over HTTPS only).
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import threading
 from typing import Callable
 from urllib.parse import quote
 
@@ -22,6 +24,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cop import db
 from cop.spec import load_form
+from loaders import sandbox
 from portal import accounts, federal, province
 from portal.web import (LOGIN_CSRF_COOKIE, SESSION_COOKIE, STATIC_DIR, Refused, Settings, SignInRequired,
                         check_csrf, client_ip, current_session, login_csrf_ok, new_login_csrf, render)
@@ -70,7 +73,8 @@ def create_app(clock: Callable[[], dt.datetime] | None = None, secure_cookies: b
     """The portal application. `clock` gives "now" (the receipt time of uploads and the due-date
     checks); tests pass a fixed one. `secure_cookies` None: Secure exactly over HTTPS."""
     settings = Settings.from_environment(clock, secure_cookies)
-    app = FastAPI(title="COP province portal", docs_url=None, redoc_url=None, openapi_url=None)
+    app = FastAPI(title="COP province portal", docs_url=None, redoc_url=None, openapi_url=None,
+                  lifespan=_warm_verdict_children)
     app.state.settings = settings
     app.add_middleware(BodySizeLimit, limit=load_form().limits.max_file_bytes + UPLOAD_OVERHEAD_BYTES)
 
@@ -92,6 +96,14 @@ def create_app(clock: Callable[[], dt.datetime] | None = None, secure_cookies: b
     app.include_router(province.router)
     app.include_router(federal.router)
     return app
+
+
+@contextlib.asynccontextmanager
+async def _warm_verdict_children(app: FastAPI):
+    """Start the verdict forkserver (it imports and warms Great Expectations, ~10 s) while the portal
+    already serves pages, so that the first upload does not wait for it."""
+    threading.Thread(target=sandbox.start, daemon=True, name="warm-verdict-children").start()
+    yield
 
 
 def _add_error_handlers(app: FastAPI) -> None:

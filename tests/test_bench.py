@@ -31,6 +31,10 @@ def test_bench_writes_every_figure_with_its_baseline(tmp_path):
     assert {"read", "gx", "rules", "load"} <= set(verdict["stages_share"])
     assert verdict["baseline_naive_script_seconds"] > 0
 
+    load = figures["portal_load"]
+    assert load["uploads"] >= 14 and load["http_errors"] == 0 and load["verdicts_identical"] is True
+    assert load["concurrent"]["verdicts_per_second"] > 0 and load["concurrent_vs_serial"] > 0
+
     backfill = figures["backfill"]
     assert backfill["statuses"]["accepted"] > 0 and backfill["files"] == sum(backfill["statuses"].values())
     assert backfill["months"] == 22 and backfill["files_per_second"] > 0
