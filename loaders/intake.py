@@ -221,7 +221,7 @@ def _unreadable(failure: ChildFailed) -> Problem:
     what = {"timeout": "Checking the file did not finish in time",
             "memory": "Reading the file needed more memory than any return needs",
             "crashed": "The file made the reader stop"}[failure.kind]
-    return problem("E007", f"{what} ({failure}); nothing was loaded")
+    return problem("E008", f"{what} ({failure}); nothing was loaded")
 
 
 def _check_only(content: bytes, amendment: Amendment, month: dt.date, receipt: Receipt) -> Receipt:
