@@ -104,3 +104,18 @@ def test_an_answer_that_fails_in_the_parent_fails_the_call():
         raise ConnectionError("warehouse unreachable")
     with pytest.raises(ConnectionError):
         run_isolated(ask_twice, "history", answers={"history": database_down})
+
+
+def test_a_file_that_cannot_be_checked_in_time_is_rejected_and_nothing_is_loaded(monkeypatch, fresh_month,
+                                                                                raw_snapshot):
+    from intake_files import good_file, submit
+
+    before = raw_snapshot()
+    monkeypatch.setenv("COP_VERDICT_TIMEOUT_SECONDS", "0.001")
+    receipt = submit(good_file("IC", fresh_month, units=3), "IC", fresh_month)
+    assert receipt.status == "rejected"
+    assert [p.rule for p in receipt.errors] == ["E008"]
+    assert "did not finish in time" in receipt.errors[0].message
+    assert raw_snapshot()[:3] == before[:3]
+    monkeypatch.delenv("COP_VERDICT_TIMEOUT_SECONDS")
+    assert submit(good_file("IC", fresh_month, units=3, seed=1), "IC", fresh_month).status == "accepted"
