@@ -21,6 +21,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cop import db
+from cop.security import PORTAL_ROLE
 from cop.spec import load_form
 from portal import accounts, federal, province
 from portal.web import (LOGIN_CSRF_COOKIE, SESSION_COOKIE, STATIC_DIR, Refused, Settings, SignInRequired,
@@ -136,7 +137,7 @@ def _add_error_handlers(app: FastAPI) -> None:
 def _add_sign_in_routes(app: FastAPI, settings: Settings) -> None:
     @app.get("/health")
     def health():
-        with db.connect(connect_timeout=5) as conn:
+        with db.connect_as(PORTAL_ROLE, connect_timeout=5) as conn:
             conn.execute("select 1")
         return JSONResponse({"status": "ok"})
 
