@@ -124,6 +124,7 @@ def build(full_refresh: bool = False, select: str | Sequence[str] | None = None)
     With full_refresh, incremental facts are rebuilt from raw (the numbers must not change).
     `select` (dbt selection syntax) builds part of the project, with only the tests whose every
     parent is selected (dbt's "buildable" indirect selection)."""
+    end_overdue_reader_sessions()
     analyze_raw()
     command = ["build"]
     if full_refresh:
@@ -136,6 +137,13 @@ def build(full_refresh: bool = False, select: str | Sequence[str] | None = None)
 
 RAW_TABLES_READ_BY_THE_BUILD = (("raw", "submissions"), ("raw", "return_rows"), ("raw", "return_values"),
                                 ("audit", "problems"))
+
+
+def end_overdue_reader_sessions() -> int:
+    """A reader that switched its statement timeout off must not hold up the build, which locks the marts
+    it replaces: end the reader sessions that overran their timeout (cop/sql/070_least_privilege.sql)."""
+    with db.connect_as(security.TRANSFORM_ROLE, autocommit=True) as conn:
+        return conn.execute("select security.end_overdue_reader_sessions()").fetchone()[0]
 
 
 def analyze_raw() -> None:

@@ -89,21 +89,19 @@ def db_url() -> None:
 
 
 @db_app.command("roles")
-def db_roles(
-    urls: bool = typer.Option(False, "--urls", help="Print each login role's connection URL (with its password)."),
-) -> None:
-    """The least-privilege model: each login role, what it is for, its connection limit and settings
-    (creating any missing role first). Only migrations and server administration use the superuser."""
+def db_roles() -> None:
+    """The least-privilege model: each login role, what it is for, its connection limit and settings,
+    and its connection URL (with its password), creating any missing role first."""
     from cop.security import role_model, role_urls
 
     connection_urls = role_urls()
+    print("superuser: migrations and server administration only (cop db start, cop db url)")
     for role in role_model():
         limit = "no connection limit" if role.connection_limit < 0 else f"at most {role.connection_limit} connections"
         print(f"{role.role}: {role.purpose}")
         print(f"    {limit}; {', '.join(role.settings) or 'no role settings'}"
               + (f"; member of {', '.join(role.member_of)}" if role.member_of else ""))
-        if urls:
-            print(f"    {connection_urls[role.role]}")
+        print(f"    {connection_urls[role.role]}")
 
 
 # ---------------------------------------------------------------- reference data

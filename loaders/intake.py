@@ -41,7 +41,7 @@ from loaders.validation import CheckedReturn, check_return, period_problems
 PAUSE_BEFORE_COMMIT_ENV = "COP_INTAKE_PAUSE_BEFORE_COMMIT"
 # How long a file waits for another file of the same province and month to be decided.
 MONTH_LOCK_WAIT_ENV = "COP_INTAKE_MONTH_LOCK_WAIT_SECONDS"
-MONTH_LOCK_WAIT_SECONDS = 30
+MONTH_LOCK_WAIT_SECONDS = 120  # longer than any verdict takes, even of the worst file on a busy server
 STATUSES = ("accepted", "rejected", "duplicate")
 _HISTORY_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="cop-history")
 

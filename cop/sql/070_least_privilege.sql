@@ -135,4 +135,26 @@ end $$;
 
 revoke all on function security.ensure_roles() from public;
 
+-- A reader can SET its own statement_timeout away (no role setting can stop that), and its long query
+-- then holds up the build, which must lock the marts it replaces. The build (cop/build.py) first ends
+-- every reader session that has run a statement, or sat in a transaction, longer than the reader's
+-- statement_timeout (or `older_than`).
+create or replace function security.end_overdue_reader_sessions(older_than interval default null)
+returns integer
+language sql security definer set search_path = pg_catalog as $$
+    select count(pg_terminate_backend(a.pid))::integer
+    from pg_stat_activity a
+    join pg_roles r on r.rolname = a.usename
+    cross join lateral (
+        select coalesce(older_than, (select split_part(c, '=', 2)::interval from unnest(r.rolconfig) c
+                                     where c like 'statement_timeout=%'), interval '60 seconds') as allowed
+    ) timeout
+    where a.datname = current_database()
+      and (r.rolname = 'bi_reader' or r.rolname in (select role_name from security.province_readers))
+      and ((a.state = 'active' and a.query_start < now() - timeout.allowed)
+           or (a.state like 'idle in transaction%' and a.state_change < now() - timeout.allowed))
+$$;
+revoke all on function security.end_overdue_reader_sessions(interval) from public;
+grant execute on function security.end_overdue_reader_sessions(interval) to cop_transform;
+
 select security.ensure_roles();
