@@ -23,10 +23,10 @@ from pathlib import Path
 import psycopg
 
 from cop import db
-from cop.security import LOADER_ROLE
 from cop.paths import state_dir
 from cop.period import PeriodError, format_period, parse_period
 from cop.registry import load_registry
+from cop.security import LOADER_ROLE
 from cop.spec import Amendment, load_amendment, load_form
 from loaders.history import fetch_history
 from loaders.landing import land, sha256_of

@@ -17,8 +17,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from cop import db
-from cop.security import PORTAL_ROLE
 from cop.registry import load_registry
+from cop.security import PORTAL_ROLE
 
 ROLES = ("province", "federal")
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,62}$")
@@ -214,6 +214,13 @@ def _limit_parameters(scope: str, key: str) -> dict:
             "first": FIRST_LOCKOUT, "max": MAX_LOCKOUT}
 
 
+class _Full(Exception):
+    """A sign-in limit is reached: who (account or address) and for how many minutes."""
+    def __init__(self, scope: str, minutes: int):
+        super().__init__(scope)
+        self.scope, self.minutes = scope, minutes
+
+
 def _charge_attempt(conn: psycopg.Connection, keys: dict[str, str]) -> tuple[str, int] | None:
     """Charge the attempt to its address, then its account; (scope, minutes to wait) when one is full
     (nothing is charged then)."""
@@ -227,12 +234,6 @@ def _charge_attempt(conn: psycopg.Connection, keys: dict[str, str]) -> tuple[str
     except _Full as full:
         return full.scope, full.minutes
     return None
-
-
-class _Full(Exception):
-    def __init__(self, scope: str, minutes: int):
-        super().__init__(scope)
-        self.scope, self.minutes = scope, minutes
 
 
 def _settle_failure(conn: psycopg.Connection, keys: dict[str, str]) -> list[tuple[str, dt.datetime]]:
@@ -289,6 +290,9 @@ def sign_out(session: Session, ip: str) -> None:
         conn.execute("delete from portal.sessions where token_sha256 = %s", (session.token_sha256,))
         conn.execute("delete from portal.sessions where expires_at < now() or last_seen_at < now() - %s",
                      (SESSION_IDLE,))
+        # Limits that count nothing any more: their window is over and any lock ended a day ago.
+        conn.execute("delete from portal.sign_in_limits where window_started_at < now() - %s "
+                     "and coalesce(locked_until, '-infinity') < now() - interval '1 day'", (FAILURE_WINDOW,))
         audit(conn, session.user.username, "sign_out", {}, ip)
 
 

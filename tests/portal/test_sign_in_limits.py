@@ -106,6 +106,17 @@ def test_a_success_gives_its_charge_back(portal_database, portal_conn):
     assert rows == {"account": 1, "address": ACCOUNT_LIMIT}
 
 
+def test_limits_that_count_nothing_any_more_go_at_sign_out(portal_database, portal_conn):
+    assert accounts.sign_in("stale", "guess", "192.0.2.99").outcome == "bad_credentials"
+    assert accounts.sign_in("fresh", "guess", "192.0.2.98").outcome == "bad_credentials"
+    portal_conn.execute("update portal.sign_in_limits set window_started_at = now() - interval '1 hour' "
+                        "where key in ('stale', '192.0.2.99')")
+    signed_in = accounts.sign_in("reviewer", PASSWORD, "192.0.2.97")
+    accounts.sign_out(signed_in.session, "192.0.2.97")
+    keys = {row[0] for row in portal_conn.execute("select key from portal.sign_in_limits")}
+    assert {"fresh", "192.0.2.98"} <= keys and not {"stale", "192.0.2.99"} & keys
+
+
 # ---------------------------------------------------------------- client addresses
 
 
