@@ -3,8 +3,8 @@
 `build()` runs `dbt build` (seeds, snapshots, models, unit and data tests, in DAG order);
 `generate_docs()` (alias `docs()`) runs `dbt docs generate` into COP_HOME/outputs/dbt-docs. dbt's target/ and logs/ live under
 COP_HOME/dbt, so two COP_HOMEs never share state. dbt connects with the warehouse URL of
-cop.db.database_url() (passed through environment variables that dbt_project/profiles.yml reads) and
-takes on the cop_transform role, which owns everything it builds.
+cop.db.role_url("cop_transform") (passed through environment variables that dbt_project/profiles.yml
+reads): dbt logs in as the transform role, which owns everything it builds.
 """
 from __future__ import annotations
 
@@ -90,8 +90,7 @@ def run_dbt(command: Sequence[str], target_path: Path | None = None) -> BuildRes
     """Run one dbt command (e.g. ["build", "--full-refresh"]) on this COP_HOME's warehouse."""
     from dbt.cli.main import dbtRunner
 
-    url = db.database_url()
-    security.ensure_roles()
+    url = db.role_url(security.TRANSFORM_ROLE)
     dbt_home = state_dir("dbt")
     args = [*command, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
             "--target-path", str(target_path or dbt_home / "target"), "--log-path", str(dbt_home / "logs")]
@@ -125,6 +124,7 @@ def build(full_refresh: bool = False, select: str | Sequence[str] | None = None)
     With full_refresh, incremental facts are rebuilt from raw (the numbers must not change).
     `select` (dbt selection syntax) builds part of the project, with only the tests whose every
     parent is selected (dbt's "buildable" indirect selection)."""
+    end_overdue_reader_sessions()
     analyze_raw()
     command = ["build"]
     if full_refresh:
@@ -139,12 +139,19 @@ RAW_TABLES_READ_BY_THE_BUILD = (("raw", "submissions"), ("raw", "return_rows"), 
                                 ("audit", "problems"))
 
 
+def end_overdue_reader_sessions() -> int:
+    """A reader that switched its statement timeout off must not hold up the build, which locks the marts
+    it replaces: end the reader sessions that overran their timeout (cop/sql/070_least_privilege.sql)."""
+    with db.connect_as(security.TRANSFORM_ROLE, autocommit=True) as conn:
+        return conn.execute("select security.end_overdue_reader_sessions()").fetchone()[0]
+
+
 def analyze_raw() -> None:
     """Fresh planner statistics on the tables the intake fills. Right after a backfill, autovacuum has
     not caught up, and PostgreSQL plans the build's joins for the nearly empty tables it last saw
     (an incremental build then took longer than a full one). ANALYZE samples, so it stays well under a
     second however large the tables grow."""
-    with db.connect(autocommit=True) as conn:
+    with db.connect_as(security.TRANSFORM_ROLE, autocommit=True) as conn:
         for schema, table in RAW_TABLES_READ_BY_THE_BUILD:
             conn.execute(sql.SQL("analyze {}").format(sql.Identifier(schema, table)))
 

@@ -90,11 +90,18 @@ def db_url() -> None:
 
 @db_app.command("roles")
 def db_roles() -> None:
-    """Create any missing warehouse role and print each login role's connection URL (with its password)."""
-    from cop.security import role_urls
+    """The least-privilege model: each login role, what it is for, its connection limit and settings,
+    and its connection URL (with its password), creating any missing role first."""
+    from cop.security import role_model, role_urls
 
-    for role, url in role_urls().items():
-        print(f"{role}\t{url}")
+    connection_urls = role_urls()
+    print("superuser: migrations and server administration only (cop db start, cop db url)")
+    for role in role_model():
+        limit = "no connection limit" if role.connection_limit < 0 else f"at most {role.connection_limit} connections"
+        print(f"{role.role}: {role.purpose}")
+        print(f"    {limit}; {', '.join(role.settings) or 'no role settings'}"
+              + (f"; member of {', '.join(role.member_of)}" if role.member_of else ""))
+        print(f"    {connection_urls[role.role]}")
 
 
 # ---------------------------------------------------------------- reference data
@@ -185,7 +192,7 @@ def submit(
 
     import psycopg
 
-    from loaders.intake import SubmitError, submit_file
+    from loaders.intake import MonthBusy, SubmitError, submit_file
 
     if not path.is_file():
         fail(f"no such file: {path}")
@@ -196,7 +203,7 @@ def submit(
     try:
         receipt = submit_file(content, path.name, province, period, submitted_by or _user_name(getpass),
                               channel="cli", dry_run=check_only)
-    except SubmitError as exc:
+    except (SubmitError, MonthBusy) as exc:
         fail(str(exc))
     except (database.DatabaseError, psycopg.Error, OSError) as exc:
         fail(f"the intake could not finish ({type(exc).__name__}: {exc}); nothing was recorded")
@@ -447,12 +454,18 @@ def serve(
     """Start the province portal (web pages for uploads and the federal status screen)."""
     import uvicorn
 
+    from cop.security import PORTAL_ROLE
+    from portal.addresses import trusted_proxies
+
     try:
-        url = database.database_url()
+        url = database.role_url(PORTAL_ROLE)  # the portal never needs the administrator's URL
     except database.DatabaseError as exc:
         fail(str(exc))
     console.print(f"portal on http://{host}:{port} (database {url.rsplit('@', 1)[-1]}); Ctrl+C stops it")
-    uvicorn.run("portal.app:create_app", factory=True, host=host, port=port, proxy_headers=True,
+    # X-Forwarded-For and -Proto count only from COP_PORTAL_TRUSTED_PROXIES (portal.addresses).
+    proxies = trusted_proxies()
+    uvicorn.run("portal.app:create_app", factory=True, host=host, port=port, proxy_headers=bool(proxies),
+                forwarded_allow_ips=",".join(str(network) for network in proxies) or None,
                 server_header=False, log_level="info")
 
 

@@ -268,7 +268,9 @@ def migrate(url: str) -> None:
                     conn.execute(path.read_text())
                     conn.execute("insert into public.cop_migrations (name) values (%s)", (path.name,))
             from cop.reference import sync_reference
+            from cop.security import ensure_roles
             sync_reference(conn)
+            ensure_roles(conn)  # the privileges cover every table, the roles every province, after any migration
         finally:
             conn.execute("select pg_advisory_unlock(hashtext('cop.migrate'))")
 
@@ -300,3 +302,29 @@ def temporary_database(prefix: str) -> Iterator[str]:
             os.environ["COP_DATABASE_URL"] = previous
         with psycopg.connect(server_url, autocommit=True) as admin:
             admin.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+
+
+# ---------------------------------------------------------------- least privilege: the platform's roles
+# Each part of the platform connects as its own role (cop/sql/070_least_privilege.sql): the intake as
+# cop_loader, the portal as cop_portal, dbt, scores and reports as cop_transform. Only migrations and
+# server administration use the administrator's URL above (database_url, connect).
+
+
+def role_url_variable(role: str) -> str:
+    return f"COP_DATABASE_URL_{role.upper()}"
+
+
+def role_url(role: str) -> str:
+    """`role`'s connection URL: COP_DATABASE_URL_<ROLE> when set (production: a service holds only the
+    URLs of its own roles, never the administrator's), else this COP_HOME's server with the role's
+    credentials (cop.security)."""
+    configured = os.environ.get(role_url_variable(role))
+    if configured:
+        return configured
+    from cop import security
+
+    return security.role_url(role)
+
+
+def connect_as(role: str, **kwargs) -> psycopg.Connection:
+    return psycopg.connect(role_url(role), **kwargs)

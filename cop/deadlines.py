@@ -142,11 +142,12 @@ def province_deadline(conn, province: str, today: dt.date) -> ProvinceDeadline:
 
 def check_deadlines(today: dt.date | None = None, provinces: list[str] | None = None) -> ReminderReport:
     from cop import db
+    from cop.security import TRANSFORM_ROLE
     from cop.registry import load_registry
 
     today = today or dt.datetime.now(AGENCY_TIME_ZONE).date()
     codes = provinces or load_registry().province_codes
-    with db.connect() as conn:
+    with db.connect_as(TRANSFORM_ROLE) as conn:
         statuses = [province_deadline(conn, code, today) for code in codes]
     return ReminderReport(as_of=today.isoformat(), provinces=statuses)
 

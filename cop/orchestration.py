@@ -101,9 +101,10 @@ def refresh_rankings() -> dict:
     from dataclasses import asdict
 
     from cop import db
+    from cop.security import TRANSFORM_ROLE
     from reporting.rankings import RankingError, latest_complete_year, refresh_rankings as refresh
 
-    with db.connect() as conn:
+    with db.connect_as(TRANSFORM_ROLE) as conn:
         try:
             year = latest_complete_year(conn)
         except RankingError as exc:

@@ -16,6 +16,7 @@ import pandas as pd
 import psycopg
 
 from cop import db
+from cop.security import LOADER_ROLE
 from cop.period import add_months, format_period
 from cop.spec import HistoryRules
 from loaders.problems import Problem, problem
@@ -72,7 +73,7 @@ class History:
 
 def fetch_history(province: str, month: dt.date, rules: HistoryRules) -> History:
     """load_history on a connection of its own, so that it can run while the file is read and checked."""
-    with db.connect(autocommit=True) as conn:
+    with db.connect_as(LOADER_ROLE, autocommit=True) as conn:
         return load_history(conn, province, month, rules)
 
 

@@ -2,8 +2,8 @@
 
     submit_file(content, file_name, province, period, submitted_by) -> Receipt
 
-Land the exact bytes (sha256), then, in ONE transaction under an advisory
-lock per (province, month): spot a duplicate, read, map and validate, number
+Land the exact bytes (sha256), then, in ONE transaction under a lock per
+(province, month) (a row of raw.intake_month_locks): spot a duplicate, read, map and validate, number
 the version, register the submission with its problems and, when accepted,
 COPY its rows into raw. A crash anywhere before COMMIT leaves nothing behind
 but the landed bytes (content-addressed, so harmless); two submissions of the
@@ -27,6 +27,7 @@ from cop import db
 from cop.paths import state_dir
 from cop.period import PeriodError, format_period, parse_period
 from cop.registry import load_registry
+from cop.security import LOADER_ROLE
 from cop.spec import Amendment, load_amendment, load_form
 from loaders.history import fetch_history
 from loaders.landing import land, sha256_of
@@ -40,13 +41,22 @@ from loaders.validation import CheckedReturn, check_return, period_problems
 # A test hook in the real code path: sleep this many seconds after the rows are
 # COPYed and before COMMIT, so that a test can kill the process mid-transaction.
 PAUSE_BEFORE_COMMIT_ENV = "COP_INTAKE_PAUSE_BEFORE_COMMIT"
-LOCK_NAMESPACE = 0x434F50  # "COP": the first key of pg_advisory_xact_lock(int, int)
+# How long a file waits for another file of the same province and month to be decided.
+MONTH_LOCK_WAIT_ENV = "COP_INTAKE_MONTH_LOCK_WAIT_SECONDS"
+MONTH_LOCK_WAIT_SECONDS = 120  # longer than any verdict takes, even of the worst file on a busy server
 STATUSES = ("accepted", "rejected", "duplicate")
 _HISTORY_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="cop-history")
 
 
 class SubmitError(ValueError):
     """The call itself is wrong (unknown province, bad month): no verdict on the file is possible."""
+
+
+class MonthBusy(RuntimeError):
+    """Another file of the same province and month was still being decided after the wait: nothing was
+    recorded; send the file again in a minute (the portal answers 409, the inbox task retries)."""
+
+    retry_after_seconds = 60
 
 
 @dataclass
@@ -158,7 +168,7 @@ def submit_file(content: bytes, file_name: str, province: str, period: str | dt.
     if dry_run:
         return _check_only(content, amendment, month, receipt)
     _, landed = land(content)
-    with db.connect(autocommit=True) as conn:
+    with db.connect_as(LOADER_ROLE, autocommit=True) as conn:
         with conn.transaction():
             _lock_month(conn, amendment.province, month)
             if _is_duplicate(conn, receipt, month):
@@ -186,8 +196,17 @@ def _month(period: str | dt.date) -> dt.date:
 
 
 def _lock_month(conn: psycopg.Connection, province: str, month: dt.date) -> None:
-    conn.execute("select pg_advisory_xact_lock(%s, hashtext(%s))",
-                 (LOCK_NAMESPACE, f"{province}:{format_period(month)}"))
+    """Serialise the files of one (province, month) until the caller's transaction ends: a row lock that
+    only the intake role can take (an advisory lock, any login could take and so block the intake)."""
+    wait = float(os.environ.get(MONTH_LOCK_WAIT_ENV) or MONTH_LOCK_WAIT_SECONDS)
+    conn.execute("select set_config('lock_timeout', %s, true)", (f"{max(1, round(wait * 1000))}ms",))
+    try:
+        conn.execute("insert into raw.intake_month_locks (province_code, period) values (%s, %s) "
+                     "on conflict (province_code, period) do update set last_taken_at = now()", (province, month))
+    except psycopg.errors.LockNotAvailable:
+        raise MonthBusy(f"Another file for {province} {format_period(month)} is being processed right now; "
+                        f"nothing was recorded for this one. Try again in a minute.") from None
+    conn.execute("set local lock_timeout to default")
 
 
 def _judge(content: bytes, amendment: Amendment, month: dt.date, received_at: dt.datetime) -> _Verdict:
@@ -362,7 +381,7 @@ def list_submissions(province: str | None = None, period: str | dt.date | None =
                                     and c.status = 'accepted' order by c.version desc limit 1) as is_current
         from raw.submissions s {where}
         order by s.province_code, s.period, s.submission_id"""
-    with db.connect() as conn:
+    with db.connect_as(LOADER_ROLE) as conn:
         cursor = conn.execute(query, parameters)
         names = [column.name for column in cursor.description]
         return [dict(zip(names, row)) for row in cursor.fetchall()]

@@ -23,6 +23,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cop import db
+from cop.security import PORTAL_ROLE
 from cop.spec import load_form
 from loaders import sandbox
 from portal import accounts, federal, province
@@ -148,7 +149,7 @@ def _add_error_handlers(app: FastAPI) -> None:
 def _add_sign_in_routes(app: FastAPI, settings: Settings) -> None:
     @app.get("/health")
     def health():
-        with db.connect(connect_timeout=5) as conn:
+        with db.connect_as(PORTAL_ROLE, connect_timeout=5) as conn:
             conn.execute("select 1")
         return JSONResponse({"status": "ok"})
 

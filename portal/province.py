@@ -20,7 +20,7 @@ from cop.period import PeriodError, add_months, format_period, last_completed_mo
 from cop.registry import load_registry
 from cop.spec import load_amendment, load_form
 from cop.template import template_bytes
-from loaders.intake import SubmitError, submit_file
+from loaders.intake import MonthBusy, SubmitError, submit_file
 from portal import accounts, receipts, status
 from portal.web import (Refused, check_csrf, client_ip, current_session, ensure_province_access, province_user,
                         render)
@@ -166,6 +166,12 @@ def _submit(request: Request, session: accounts.Session, code: str, month: dt.da
                               received_at=now, dry_run=dry_run)
     except SubmitError as exc:
         return _home(request, code, format_period(month), str(exc), 400)
+    except MonthBusy as exc:
+        accounts.audit(None, session.user.username, "upload.busy",
+                       {"province": code, "period": format_period(month), "file_name": file_name}, client_ip(request))
+        response = _home(request, code, format_period(month), str(exc), 409)
+        response.headers["Retry-After"] = str(exc.retry_after_seconds)
+        return response
     detail = {"province": code, "period": format_period(month), "file_name": file_name, "bytes": len(content),
               "sha256": receipt.sha256, "status": receipt.status, "submission_id": receipt.submission_id,
               "version": receipt.version, "errors": len(receipt.errors), "warnings": len(receipt.warnings)}
@@ -205,8 +211,11 @@ def receipt_page(request: Request, submission_id: int):
 @router.get("/submissions/{submission_id}/{name}")
 def submission_file(request: Request, submission_id: int, name: str):
     session, view = _owned_submission(request, submission_id)
-    return _file_response(receipts.submission_file(view, _file_name(name)),
-                          f"COP-{view.province_code}-{view.period}-submission-{submission_id}", name)
+    response = _file_response(receipts.submission_file(view, _file_name(name)),
+                              f"COP-{view.province_code}-{view.period}-submission-{submission_id}", name)
+    _audit_download(request, session, {"submission_id": submission_id, "province": view.province_code,
+                                       "period": view.period, "file": _file_name(name)})
+    return response
 
 
 @router.get("/checks/{check_id}")
@@ -220,8 +229,17 @@ def check_page(request: Request, check_id: str):
 @router.get("/checks/{check_id}/{name}")
 def check_file(request: Request, check_id: str, name: str):
     session, view = _owned_check(request, check_id)
-    return _file_response(receipts.check_file(view, _file_name(name)),
-                          f"COP-{view.province_code}-{view.period}-check", name)
+    response = _file_response(receipts.check_file(view, _file_name(name)),
+                              f"COP-{view.province_code}-{view.period}-check", name)
+    _audit_download(request, session, {"check_id": check_id, "province": view.province_code,
+                                       "period": view.period, "file": _file_name(name)})
+    return response
+
+
+def _audit_download(request: Request, session: accounts.Session, detail: dict) -> None:
+    """Problem files and reports name police stations and their figures: who fetched which goes to the log."""
+    action = "download.report" if detail["file"] == "report.html" else "download.problems"
+    accounts.audit(None, session.user.username, action, detail, client_ip(request))
 
 
 def _owned_check(request: Request, check_id: str) -> tuple[accounts.Session, receipts.CheckView]:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cop import db
+from cop.security import PORTAL_ROLE
 from cop.paths import state_dir
 from cop.period import format_period
 from cop.spec import load_form
@@ -73,7 +74,7 @@ _SUBMISSION_COLUMNS = ("submission_id, province_code, period, version, status, r
 
 
 def submission(submission_id: int) -> SubmissionView | None:
-    with db.connect() as conn:
+    with db.connect_as(PORTAL_ROLE) as conn:
         row = conn.execute(f"select {_SUBMISSION_COLUMNS} from raw.submissions where submission_id = %s",
                            (submission_id,)).fetchone()
         if row is None:
@@ -93,7 +94,7 @@ def submission(submission_id: int) -> SubmissionView | None:
 def submissions_of(province: str, month: dt.date | None = None) -> list[SubmissionView]:
     """A province's submissions (all of them or one month's), newest month first, versions in order."""
     month_filter = "and period = %s" if month else ""
-    with db.connect() as conn:
+    with db.connect_as(PORTAL_ROLE) as conn:
         rows = conn.execute(
             f"select {_SUBMISSION_COLUMNS}, submission_id = (select c.submission_id from raw.submissions c "
             f"where c.province_code = s.province_code and c.period = s.period and c.status = 'accepted' "
@@ -111,7 +112,7 @@ def all_submissions(province: str | None = None, month: dt.date | None = None, l
         conditions.append("period = %s")
         parameters.append(month)
     where = f"where {' and '.join(conditions)}" if conditions else ""
-    with db.connect() as conn:
+    with db.connect_as(PORTAL_ROLE) as conn:
         rows = conn.execute(f"select {_SUBMISSION_COLUMNS} from raw.submissions {where} "
                             f"order by submission_id desc limit %s", (*parameters, limit)).fetchall()
     return [SubmissionView(*row) for row in rows]
@@ -119,7 +120,7 @@ def all_submissions(province: str | None = None, month: dt.date | None = None, l
 
 def problems_of(submission_id: int) -> list[ProblemRow]:
     """The problems recorded for a submission (a duplicate shows those of the file it repeats)."""
-    with db.connect() as conn:
+    with db.connect_as(PORTAL_ROLE) as conn:
         source = conn.execute("select coalesce(duplicate_of, submission_id) from raw.submissions "
                               "where submission_id = %s", (submission_id,)).fetchone()
         if source is None:
@@ -163,7 +164,7 @@ class CheckView:
 
 def record_check(receipt: Receipt, username: str) -> str:
     check_id = str(uuid.uuid4())
-    with db.connect(autocommit=True) as conn:
+    with db.connect_as(PORTAL_ROLE, autocommit=True) as conn:
         conn.execute("insert into portal.checks (check_id, username, province_code, period, file_name, status, "
                      "folder, receipt) values (%s, %s, %s, %s, %s, %s, %s, %s::jsonb)",
                      (check_id, username, receipt.province, receipt.period + "-01", receipt.file_name,
@@ -176,7 +177,7 @@ def check(check_id: str) -> CheckView | None:
         uuid.UUID(check_id)
     except ValueError:
         return None
-    with db.connect() as conn:
+    with db.connect_as(PORTAL_ROLE) as conn:
         row = conn.execute("select check_id::text, username, province_code, period, file_name, status, folder, "
                            "receipt, created_at from portal.checks where check_id = %s", (check_id,)).fetchone()
     if row is None:

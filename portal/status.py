@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cop import db
+from cop.security import PORTAL_ROLE
 from cop.paths import state_dir
 from cop.period import add_months, format_period, last_completed_month
 from cop.spec import load_form
@@ -202,7 +203,7 @@ def status_matrix(last: dt.date, months: int = 12, now: dt.datetime | None = Non
     """Province x month for the `months` months ending with `last`, as of `now`."""
     now = now or dt.datetime.now(dt.timezone.utc)
     first = add_months(last, -(months - 1))
-    with db.connect() as conn:
+    with db.connect_as(PORTAL_ROLE) as conn:
         names = dict(conn.execute("select province_code, province_name from raw.ref_provinces"))
         rows = conn.execute(_MATRIX_SQL, {"first": first, "last": last}).fetchall()
     by_province: dict[str, ProvinceRow] = {}
@@ -254,7 +255,7 @@ def problem_counts(first: dt.date, last: dt.date, severity: str | None = None, l
     counted twice), with the count per province and the national fields hit most."""
     form = load_form()
     severity_filter = "and p.severity = %(severity)s" if severity else ""
-    with db.connect() as conn:
+    with db.connect_as(PORTAL_ROLE) as conn:
         rows = conn.execute(f"""
             select p.rule, p.severity, s.province_code, count(*), count(distinct p.submission_id)
             from audit.problems p join raw.submissions s on s.submission_id = p.submission_id

@@ -79,7 +79,11 @@ class Refused(Exception):
 
 
 def client_ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    """The client's address; X-Forwarded-For counts only from COP_PORTAL_TRUSTED_PROXIES (portal.addresses)."""
+    from portal.addresses import client_address
+
+    return client_address(request.client.host if request.client else None,
+                          request.headers.getlist("x-forwarded-for"))
 
 
 # ---------------------------------------------------------------- sessions and CSRF

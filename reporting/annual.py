@@ -14,6 +14,7 @@ import psycopg
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from cop import db
+from cop.security import TRANSFORM_ROLE
 from cop.spec import load_form
 from reporting import charts
 from reporting.config import Indicator, ScoringConfig, load_scoring
@@ -384,7 +385,7 @@ def write_annual_report(year: int | None, out_dir: Path) -> dict[str, Path]:
     config = load_scoring()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    with db.connect() as conn:
+    with db.connect_as(TRANSFORM_ROLE) as conn:
         year = latest_complete_year(conn) if year is None else year
         ctx = build_context(conn, year, config)
     html = render_html(ctx)

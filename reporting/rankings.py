@@ -12,6 +12,7 @@ import psycopg
 from psycopg import sql
 
 from cop import db
+from cop.security import TRANSFORM_ROLE
 from reporting.config import ScoringConfig, load_scoring
 from reporting.scoring import YearScores, score_year
 
@@ -151,7 +152,7 @@ def refresh_rankings(year: int | None = None, seed: int | None = None, draws: in
     config = load_scoring()
     seed = config.seed if seed is None else seed
     draws = config.draws if draws is None else draws
-    with db.connect(autocommit=True) as conn:
+    with db.connect_as(TRANSFORM_ROLE, autocommit=True) as conn:
         year = latest_complete_year(conn) if year is None else year
         run = store(conn, year, compute_rankings(conn, year, config, seed, draws), config, seed, draws)
     if build_marts:

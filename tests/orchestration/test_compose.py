@@ -40,7 +40,7 @@ def test_airflow_components_run_their_command_with_shared_settings(services, nam
     assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
     assert env["AIRFLOW__CELERY__BROKER_URL"].startswith("redis://") and "@redis:6379" in env["AIRFLOW__CELERY__BROKER_URL"]
     assert "@postgres/airflow" in env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
-    assert "@warehouse-db:5432/" in env["COP_DATABASE_URL"], "the warehouse is a separate PostgreSQL"
+    assert "@warehouse-db:5432/" in env["COP_DATABASE_URL_COP_LOADER"], "the warehouse is a separate PostgreSQL"
     assert env["AIRFLOW__CORE__DAGS_FOLDER"] == "/opt/cop/dags"
     assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://airflow-apiserver:8080/execution/"
     assert env["COP_HOME"] == "/var/lib/cop"
@@ -81,7 +81,7 @@ def test_init_prepares_both_databases_and_the_landing_zone(services):
 def test_portal_serves_the_same_library(services):
     portal = services["portal"]
     assert portal["command"][:2] == ["cop", "serve"]
-    assert "@warehouse-db:5432/" in portal["environment"]["COP_DATABASE_URL"]
+    assert "@warehouse-db:5432/" in portal["environment"]["COP_DATABASE_URL_COP_PORTAL"]
     assert portal["healthcheck"]["test"]
 
 
@@ -98,3 +98,22 @@ def test_env_example_names_every_variable_compose_needs():
     declared = {line.split("=", 1)[0] for line in (REPO_ROOT / ".env.example").read_text().splitlines()
                 if line and not line.startswith("#")}
     assert used - declared == set()
+
+
+def test_services_connect_as_their_own_roles_and_only_init_as_the_superuser(services):
+    """Least privilege: the portal as the intake and portal roles, Airflow as the intake and transform
+    roles; the superuser's URL (COP_DATABASE_URL) is airflow-init's alone, for the migrations."""
+    def roles(name: str) -> set[str]:
+        return {key.removeprefix("COP_DATABASE_URL_").lower() for key in services[name]["environment"]
+                if key.startswith("COP_DATABASE_URL_")}
+
+    assert roles("portal") == {"cop_loader", "cop_portal"}
+    for name in AIRFLOW_COMMANDS:
+        assert roles(name) == {"cop_loader", "cop_transform"}, name
+        assert "COP_DATABASE_URL" not in services[name]["environment"], name
+    assert "COP_DATABASE_URL" not in services["portal"]["environment"]
+    assert services["airflow-init"]["environment"]["COP_DATABASE_URL"].startswith("postgresql://cop:")
+    for name in ("portal", *AIRFLOW_COMMANDS):
+        for key, url in services[name]["environment"].items():
+            if key.startswith("COP_DATABASE_URL_"):
+                assert url.startswith(f"postgresql://{key.removeprefix('COP_DATABASE_URL_').lower()}:"), key
