@@ -20,5 +20,8 @@ def task_defaults(retries: int = 3, first_delay: dt.timedelta = dt.timedelta(min
         "retry_policy": ExceptionRetryPolicy(rules=[
             RetryRule(exception="builtins.ImportError", action=RetryAction.FAIL,
                       reason="a library module is missing; retrying cannot help, fix the deployment"),
+            RetryRule(exception="cop.fetch.RetryCannotHelp", action=RetryAction.FAIL,
+                      reason="the province's source refused us (credentials, permission, configuration); "
+                             "retrying cannot help, fix the connection or the sources file"),
         ]),
     }

@@ -52,6 +52,7 @@ class ProvinceDeadline:
     accepted_version: int | None
     rejected_files: int
     missing_units: list[MissingUnit] = field(default_factory=list)
+    source_note: str = ""      # a remote source: unreachable, or reachable with nothing published (cop.fetch)
 
     @property
     def status(self) -> str:
@@ -64,6 +65,10 @@ class ProvinceDeadline:
         return self.status != "complete"
 
     def sentence(self) -> str:
+        sentence = self._sentence()
+        return f"{sentence}; {self.source_note}" if self.source_note else sentence
+
+    def _sentence(self) -> str:
         head = f"{self.province} ({self.province_name}) {self.period}, due {self.due_date}"
         if self.status == "not reported":
             return f"{head}: no return received ({self.days_overdue} days overdue); {self.expected_units} units expected"
@@ -148,7 +153,19 @@ def check_deadlines(today: dt.date | None = None, provinces: list[str] | None = 
     codes = provinces or load_registry().province_codes
     with db.connect() as conn:
         statuses = [province_deadline(conn, code, today) for code in codes]
+        _add_source_notes(conn, statuses)
     return ReminderReport(as_of=today.isoformat(), provinces=statuses)
+
+
+def _add_source_notes(conn, statuses: list[ProvinceDeadline]) -> None:
+    """For a province fetched from its own server: unreachable, or reachable with nothing published."""
+    from cop.fetch import reminder_note
+    from cop.sources import load_sources
+
+    sources = load_sources()
+    for deadline in statuses:
+        if deadline.status == "not reported" and sources[deadline.province].remote:
+            deadline.source_note = reminder_note(conn, deadline.province, deadline.period)
 
 
 _HTML = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Reporting reminders {{ r.as_of }}</title>
