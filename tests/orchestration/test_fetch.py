@@ -313,3 +313,20 @@ def test_schedule_window(today, expected):
     assert Source("SD", kind="sftp", grace_days=5).periods_open(today, due_day=10) == expected
 
 
+
+
+def test_cop_sources_lists_each_province_and_the_last_look(configure, sftp_server, month_samples):
+    from typer.testing import CliRunner
+
+    from cop.cli import app
+
+    configure({"cop_test_sftp": sftp_server.connection_uri()}, KP=sftp_source())
+    publish(month_samples["KP"], sftp_server.root / "outgoing")
+    fetched = CliRunner().invoke(app, ["fetch", "--province", "KP", "--period", SAMPLE_PERIOD])
+    assert fetched.exit_code == 0, fetched.output
+    assert "KP: " in fetched.output and "KP_2025-03.csv (2025-03)" in fetched.output
+    listed = CliRunner().invoke(app, ["sources"])
+    assert listed.exit_code == 0, listed.output
+    assert "KP  sftp" in listed.output and "sftp://cop_test_sftp/outgoing/KP_{period}*.csv" in listed.output
+    assert "last look" in listed.output and "last file taken: /outgoing/KP_2025-03.csv" in listed.output
+    assert "PB  drop_folder  drop folder inbox/PB/" in listed.output
