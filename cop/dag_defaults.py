@@ -1,5 +1,6 @@
 """Task defaults shared by the DAGs in dags/: retries with exponential backoff for infrastructure errors
-(database, disk, network), and no retry for a missing library module, which only a deployment fixes."""
+(database, disk, network, a province's server down), and no retry for a missing library module, which
+only a deployment fixes, nor for a province's source refusing us (cop.fetch.RetryCannotHelp)."""
 from __future__ import annotations
 
 import datetime as dt

@@ -3,6 +3,7 @@ HTTP server on localhost, with the real intake and the real PostgreSQL: what is 
 and each failure with its own message in the run review."""
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import socket
 import uuid
@@ -251,6 +252,17 @@ def test_a_huge_file_is_refused_once_without_downloading(configure, sftp_server)
     assert again["state"] == "nothing new" and again["files"] == []
 
 
+def test_a_huge_file_over_https_is_refused_by_its_declared_length(configure, web_server):
+    configure({"cop_test_web": web_server.connection()},
+              SD={"kind": "https", "connection": "cop_test_web", "url": "/returns/SD_{period}.csv"})
+    (web_server.root / "returns").mkdir()
+    with (web_server.root / "returns" / "SD_2025-03.csv").open("wb") as handle:
+        handle.truncate(60_000_000)
+    found, markdown, failure = run_province("SD")
+    assert failure is None and found["state"] == "refused"
+    assert "not fetched: the file is 60.0 MB" in markdown
+
+
 def test_a_slow_server_is_retried(configure, web_server):
     configure({"cop_test_web": web_server.connection()},
               SD={"kind": "https", "connection": "cop_test_web", "url": "/slow/SD_{period}.csv",
@@ -258,6 +270,25 @@ def test_a_slow_server_is_retried(configure, web_server):
     found, markdown, failure = run_province("SD")
     assert isinstance(failure, fetch.SourceUnavailable) and found["failure_kind"] == "slow"
     assert "did not answer within 0.5 s" in markdown
+
+
+class SlowServer(asyncssh.SFTPServer):
+    """Answers each read only after three seconds."""
+
+    async def read(self, file_obj, offset, size):
+        await asyncio.sleep(3)
+        return super().read(file_obj, offset, size)
+
+
+def test_a_slow_sftp_server_is_retried(configure, tmp_path, month_samples):
+    from cop.localsftp import LocalSftpServer
+
+    with LocalSftpServer(tmp_path / "root", sftp_server_class=SlowServer) as server:
+        publish(month_samples["KP"], server.root / "outgoing")
+        configure({"cop_test_sftp": server.connection_uri()}, KP=sftp_source(timeout_seconds=1))
+        found, markdown, failure = run_province("KP")
+    assert isinstance(failure, fetch.SourceUnavailable) and found["failure_kind"] == "slow"
+    assert "stopped answering for 1 s while trying to download /outgoing/KP_2025-03.csv" in markdown
 
 
 def test_a_connection_that_is_not_defined(configure):
