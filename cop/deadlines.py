@@ -176,7 +176,8 @@ text-align:left;vertical-align:top} table{border-collapse:collapse} .complete{co
 <table><tr><th>province</th><th>month</th><th>due</th><th>status</th><th>units reported</th><th>missing units</th></tr>
 {% for p in r.provinces %}<tr><td>{{ p.province }} - {{ p.province_name }}</td><td>{{ p.period }}</td>
 <td>{{ p.due_date }}</td><td class="{{ p.status|replace(' ', '-') }}">{{ p.status }}{% if p.rejected_files %}
-({{ p.rejected_files }} rejected file(s)){% endif %}</td><td>{{ p.reported_units }} / {{ p.expected_units }}</td>
+({{ p.rejected_files }} rejected file(s)){% endif %}{% if p.source_note %}
+<br><small>{{ p.source_note }}</small>{% endif %}</td><td>{{ p.reported_units }} / {{ p.expected_units }}</td>
 <td>{% for u in p.missing_units[:limit] %}{{ u.unit_code }} {{ u.unit_name }}<br>{% endfor %}
 {% if p.missing_units|length > limit %}... and {{ p.missing_units|length - limit }} more{% endif %}</td></tr>
 {% endfor %}</table></body></html>

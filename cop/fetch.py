@@ -14,6 +14,7 @@ and nothing is published yet, which is what the deadline reminders then say.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import email.utils
 import hashlib
@@ -106,23 +107,18 @@ class SftpSource:
         self.hook = SFTPHook(ssh_conn_id=source.connection, conn_timeout=int(source.timeout_seconds),
                              conn_retry_attempts=1)
         self.where = f"the SFTP server of connection '{source.connection}'"
-        self._managed = None
+        self._connection = contextlib.ExitStack()
         self.client = None
 
     def __enter__(self) -> "SftpSource":
-        self._managed = self.hook.get_managed_conn()
-        try:
-            self.client = _sftp_call(self, "connect", lambda: self._managed.__enter__())
-        except Exception:
-            self._managed = None
-            raise
+        self.client = _sftp_call(self, "connect",
+                                 lambda: self._connection.enter_context(self.hook.get_managed_conn()))
         self.where = f"the SFTP server {self.hook.remote_host}:{self.hook.port}"
         self.client.get_channel().settimeout(self.source.timeout_seconds)
         return self
 
     def __exit__(self, *exc) -> None:
-        if self._managed is not None:
-            self._managed.__exit__(*exc)
+        self._connection.close()
 
     def candidates(self, periods: list[str]) -> tuple[list[RemoteFile], list[str], list[str]]:
         """(complete files of the months, every name listed, why some matching names must wait)."""
@@ -159,7 +155,7 @@ class SftpSource:
 
         def read() -> bytes:
             with self.client.open(remote.path, "rb") as handle:
-                return _read_capped(handle.read, limit, remote.name)
+                return _read_capped(handle.read, limit)
 
         content = _sftp_call(self, what, read, name=remote.name)
         after = _sftp_call(self, f"check {remote.path} after the download", lambda: self.client.stat(remote.path),
@@ -182,7 +178,7 @@ class SftpSource:
         return f"moved to {target} on the server"
 
 
-def _read_capped(read, limit: int, name: str) -> bytes:
+def _read_capped(read, limit: int) -> bytes:
     chunks, total = [], 0
     while chunk := read(CHUNK):
         total += len(chunk)
@@ -332,6 +328,7 @@ class HttpsSource:
     def download(self, remote: RemoteFile, limit: int) -> Download | None:
         """The file's bytes, or None when it has not changed since the ledger's copy (HTTP 304)."""
         import requests
+        import urllib3
 
         what = f"download {remote.path}"
         response = self._get(remote.path, what, headers=self._validators(remote))
@@ -344,8 +341,11 @@ class HttpsSource:
         if declared > limit:
             raise _TooLarge(declared)
         try:
-            content = _read_capped(response.raw.read, limit, remote.name)
-        except (requests.RequestException, OSError) as exc:
+            content = _read_capped(response.raw.read, limit)
+        except urllib3.exceptions.ReadTimeoutError as exc:
+            raise SourceUnavailable("slow", f"{self.where} stopped sending {remote.name} for "
+                                            f"{self.source.timeout_seconds:g} s; tried again later") from exc
+        except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
             raise SourceUnavailable("vanished", f"the download of {remote.name} from {self.where} broke off "
                                                 f"({_root_cause(exc)}); tried again later") from exc
         if declared and len(content) != declared:
@@ -471,11 +471,11 @@ def _fetch(source: Source, periods: list[str], dag_id: str, run_id: str, conn, r
             if outcome is not None:
                 record_file(dag_id, run_id, outcome)
             results.append((item.name, result))
-    _conclude(report, periods, results, names, waiting)
+    _conclude(report, source, periods, results, names, waiting)
 
 
-def _conclude(report: FetchReport, periods: list[str], results: list[tuple[str, str]], names: list[str],
-              waiting: list[str]) -> None:
+def _conclude(report: FetchReport, source: Source, periods: list[str], results: list[tuple[str, str]],
+              names: list[str], waiting: list[str]) -> None:
     """The look at the source in one state and one sentence."""
     def named(kind: str) -> list[str]:
         return [name for name, result in results if result == kind]
@@ -497,7 +497,7 @@ def _conclude(report: FetchReport, periods: list[str], results: list[tuple[str, 
         shown = ", ".join(listed[:10]) + (f" and {len(listed) - 10} more" if len(listed) > 10 else "")
         report.state = "nothing published"
         report.message = f"the source answered but has no file for {months} yet" + (
-            f" (it holds: {shown}; none matches {report.source.rsplit('/', 1)[-1]})" if shown else "")
+            f" (it holds: {shown}; none matches {source.files})" if shown and source.files else "")
     if waiting and report.state != "waiting":
         report.message += "; waiting: " + "; ".join(waiting)
 
