@@ -384,6 +384,75 @@ def inbox_status() -> None:
             print(f"  {item.path.name}" + (f"  (will be refused: {item.problem})" if item.problem else ""))
 
 
+@app.command("sources")
+def sources_status() -> None:
+    """Each province's source (drop folder, SFTP or HTTPS; spec/sources.yaml or COP_SOURCES_FILE), the fetch
+    window of last month's return, and the last look at it."""
+    import datetime as dt
+
+    from cop.deadlines import AGENCY_TIME_ZONE
+    from cop.fetch import last_checks
+    from cop.period import add_months, format_period
+    from cop.sources import SourceConfigError, load_sources
+    from cop.spec import load_amendment
+
+    try:
+        sources = load_sources()
+    except SourceConfigError as exc:
+        fail(str(exc))
+    with database.connect() as conn:
+        checks = last_checks(conn)
+    today = dt.datetime.now(AGENCY_TIME_ZONE).date()
+    for code, source in sources.items():
+        due_day = load_amendment(code).due_day
+        period = format_period(add_months(today.replace(day=1), -1))
+        first, last = source.window(period, due_day)
+        print(f"{code}  {source.kind:<11}  {source.describe()}")
+        if not source.remote:
+            continue
+        print(f"    fetches {period} from {first} to {last} (due day {due_day} + {source.grace_days} days' grace)")
+        check = checks.get(code, {})
+        if "state" in check:
+            print(f"    last look {check['checked_at']:%Y-%m-%d %H:%M} UTC: {check['state']}: {check['message']}")
+        else:
+            print("    never looked at yet")
+        print(f"    last file taken: {check.get('last_taken', 'none')}")
+
+
+@app.command("fetch")
+def fetch_now(
+    province: list[str] = typer.Option([], "--province", help="Province(s) to fetch (default: every remote source)."),
+    period: list[str] = typer.Option([], "--period", help="Month(s) YYYY-MM (default: those whose window is open)."),
+) -> None:
+    """Fetch new files from the provinces' remote sources now and submit them, as the monthly DAG does.
+    Credentials come from the environment: AIRFLOW_CONN_<CONNECTION_ID> (URI or JSON)."""
+    import datetime as dt
+
+    from cop import orchestration, review
+    from cop.fetch import FetchFailure, recorded_fetch
+    from cop.sources import load_sources
+
+    for text in period:
+        check_period(text)
+    codes = [check_province(code) for code in province] or orchestration.province_codes()
+    remote = [code for code, source in load_sources().items() if source.remote and code in codes]
+    if not remote:
+        fail("no province among those has a remote source; see `cop sources`")
+    run_id = "cli__" + dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S")
+    failed = False
+    for code in remote:
+        try:
+            orchestration.intake_province(code, "cop_fetch", run_id, periods=list(period) or None)
+        except FetchFailure:
+            failed = True
+        report = recorded_fetch("cop_fetch", run_id, code)
+        print(f"{code}: {report['state']}: {report['message']}")
+        for outcome in review.recorded_files("cop_fetch", run_id, code):
+            print(f"  {outcome.sentence()}")
+    if failed:
+        raise typer.Exit(1)
+
+
 # ---------------------------------------------------------------- the province portal
 
 users_app = typer.Typer(help="Accounts of the province portal (province staff and federal reviewers).",

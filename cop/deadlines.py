@@ -52,6 +52,7 @@ class ProvinceDeadline:
     accepted_version: int | None
     rejected_files: int
     missing_units: list[MissingUnit] = field(default_factory=list)
+    source_note: str = ""      # a remote source: unreachable, or reachable with nothing published (cop.fetch)
 
     @property
     def status(self) -> str:
@@ -64,6 +65,10 @@ class ProvinceDeadline:
         return self.status != "complete"
 
     def sentence(self) -> str:
+        sentence = self._sentence()
+        return f"{sentence}; {self.source_note}" if self.source_note else sentence
+
+    def _sentence(self) -> str:
         head = f"{self.province} ({self.province_name}) {self.period}, due {self.due_date}"
         if self.status == "not reported":
             return f"{head}: no return received ({self.days_overdue} days overdue); {self.expected_units} units expected"
@@ -149,7 +154,19 @@ def check_deadlines(today: dt.date | None = None, provinces: list[str] | None = 
     codes = provinces or load_registry().province_codes
     with db.connect_as(TRANSFORM_ROLE) as conn:
         statuses = [province_deadline(conn, code, today) for code in codes]
+        _add_source_notes(conn, statuses)
     return ReminderReport(as_of=today.isoformat(), provinces=statuses)
+
+
+def _add_source_notes(conn, statuses: list[ProvinceDeadline]) -> None:
+    """For a province fetched from its own server: unreachable, or reachable with nothing published."""
+    from cop.fetch import reminder_note
+    from cop.sources import load_sources
+
+    sources = load_sources()
+    for deadline in statuses:
+        if deadline.status == "not reported" and sources[deadline.province].remote:
+            deadline.source_note = reminder_note(conn, deadline.province, deadline.period)
 
 
 _HTML = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Reporting reminders {{ r.as_of }}</title>
@@ -160,7 +177,8 @@ text-align:left;vertical-align:top} table{border-collapse:collapse} .complete{co
 <table><tr><th>province</th><th>month</th><th>due</th><th>status</th><th>units reported</th><th>missing units</th></tr>
 {% for p in r.provinces %}<tr><td>{{ p.province }} - {{ p.province_name }}</td><td>{{ p.period }}</td>
 <td>{{ p.due_date }}</td><td class="{{ p.status|replace(' ', '-') }}">{{ p.status }}{% if p.rejected_files %}
-({{ p.rejected_files }} rejected file(s)){% endif %}</td><td>{{ p.reported_units }} / {{ p.expected_units }}</td>
+({{ p.rejected_files }} rejected file(s)){% endif %}{% if p.source_note %}
+<br><small>{{ p.source_note }}</small>{% endif %}</td><td>{{ p.reported_units }} / {{ p.expected_units }}</td>
 <td>{% for u in p.missing_units[:limit] %}{{ u.unit_code }} {{ u.unit_name }}<br>{% endfor %}
 {% if p.missing_units|length > limit %}... and {{ p.missing_units|length - limit }} more{% endif %}</td></tr>
 {% endfor %}</table></body></html>

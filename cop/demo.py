@@ -54,8 +54,9 @@ def generate_samples(years: int, seed: int) -> Path:
     return out
 
 
-def submit_samples(samples: Path) -> dict[str, int]:
-    entries = read_manifest(samples)
+def submit_samples(samples: Path, hold_back: frozenset[str] = frozenset()) -> dict[str, int]:
+    """Submit every generated file but those held back (the files of `hold_back`)."""
+    entries = [entry for entry in read_manifest(samples) if entry.file not in hold_back]
     verdicts: dict[str, int] = {}
     columns = (TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn())
@@ -79,6 +80,53 @@ def _verdict_line(entry: ManifestEntry, receipt) -> str:
     return f"[{colour}]{receipt.status:>9}[/{colour}] {entry.province} {entry.period} {version} {entry.file}: {detail}"
 
 
+SFTP_DEMO_PROVINCE = "KP"
+
+
+def _last_file_of(samples: Path, province: str) -> ManifestEntry:
+    return [entry for entry in read_manifest(samples) if entry.province == province][-1]
+
+
+def pull_over_sftp(samples: Path, entry: ManifestEntry) -> Path:
+    """Start a real SFTP server on localhost holding the province's file, configure the province's source
+    (COP_SOURCES_FILE, credentials in AIRFLOW_CONN_*), and fetch twice: the file, then nothing new."""
+    import datetime as dt
+    import os
+    import shutil
+
+    import yaml
+
+    from cop import orchestration, review
+    from cop.localsftp import LocalSftpServer
+
+    folder = state_dir("demo-sftp")
+    shutil.rmtree(folder, ignore_errors=True)
+    published = folder / "outgoing" / Path(entry.file).name
+    published.parent.mkdir(parents=True)
+    shutil.copyfile(samples / entry.file, published)
+    stamp = dt.datetime.fromisoformat(entry.received_at).timestamp()
+    os.utime(published, (stamp, stamp))
+    sources = folder.parent / "demo-sources.yaml"
+    sources.write_text(yaml.safe_dump({"provinces": {entry.province: {
+        "kind": "sftp", "connection": "cop_demo_sftp", "folder": "/outgoing", "files": f"{entry.province}_{{period}}*"}}}))
+    with LocalSftpServer(folder) as server:
+        os.environ.update(COP_SOURCES_FILE=str(sources), AIRFLOW_CONN_COP_DEMO_SFTP=server.connection_uri())
+        console.print(f"SFTP server on 127.0.0.1:{server.port}, sources file {sources}")
+        runs = [f"demo-sftp-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S}-{n}" for n in (1, 2)]
+        try:
+            for run_id in runs:     # the second look takes nothing: the ledger knows the file
+                orchestration.intake_province(entry.province, "cop_demo", run_id, periods=[entry.period])
+                summary = orchestration.monthly_run_summary("cop_demo", run_id, [entry.province])
+                fetched = summary.provinces[0].fetch
+                console.print(f"{run_id}: [bold]{fetched['state']}[/bold]: {fetched['message']}")
+                for outcome in summary.provinces[0].files:
+                    console.print(f"  {outcome.sentence()}")
+        finally:
+            for name in ("COP_SOURCES_FILE", "AIRFLOW_CONN_COP_DEMO_SFTP"):
+                os.environ.pop(name, None)
+    return review.run_dir("cop_demo", runs[0]) / "summary.html"
+
+
 def run_demo(years: int = 2, seed: int = 7) -> DemoOutputs:
     outputs = DemoOutputs()
     _stage("1. Database")
@@ -90,10 +138,14 @@ def run_demo(years: int = 2, seed: int = 7) -> DemoOutputs:
     outputs.add("sample returns", outputs.samples)
 
     _stage("3. Intake: land, validate (Great Expectations), load")
-    verdicts = submit_samples(outputs.samples)
+    pulled = _last_file_of(outputs.samples, SFTP_DEMO_PROVINCE)
+    verdicts = submit_samples(outputs.samples, hold_back=frozenset({pulled.file}))
     console.print("verdicts: " + ", ".join(f"{count} {status}" for status, count in sorted(verdicts.items())))
     outputs.add("validation reports", state_dir("validation"))
     outputs.add("landed files (by sha256)", state_dir("landing"))
+
+    _stage(f"3b. Pull {pulled.province} {pulled.period} over SFTP from the province's (local) server")
+    outputs.add("SFTP pull review", pull_over_sftp(outputs.samples, pulled))
 
     _stage("4. Warehouse: dbt build")
     result = build()

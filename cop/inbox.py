@@ -126,14 +126,19 @@ def _submit(item: InboxFile) -> FileOutcome:
     except SubmitError as exc:  # the intake cannot take the file as named: a verdict, not an outage
         return _refuse(item, f"the intake refused the file: {exc}")
     kept = _move(item.path, PROCESSED)
+    return receipt_outcome(receipt, item.path.name, kept_at=home_relative(kept))
+
+
+def receipt_outcome(receipt, file_name: str, kept_at: str | None = None, note: str = "") -> FileOutcome:
+    """The intake's receipt as a line of the run review (every door that submits files uses it)."""
     return FileOutcome(
-        file_name=item.path.name, province=item.province, period=item.period, verdict=receipt.status,
-        received_at=received_at.isoformat(timespec="seconds"), submission_id=receipt.submission_id,
+        file_name=file_name, province=receipt.province, period=receipt.period, verdict=receipt.status,
+        received_at=receipt.received_at.isoformat(timespec="seconds"), submission_id=receipt.submission_id,
         version=receipt.version, rows=receipt.rows, error_count=len(receipt.errors),
         warning_count=len(receipt.warnings), errors=_problem_lines(receipt.errors, MAX_ERRORS_SHOWN),
         warnings=_problem_lines(receipt.warnings, MAX_WARNINGS_SHOWN),
         report=home_relative(receipt.report_html), problem_file=home_relative(receipt.problems_csv),
-        kept_at=home_relative(kept))
+        kept_at=kept_at, note=note)
 
 
 def process_inbox(province: str, dag_id: str, run_id: str, map_index: int | None = None) -> ProvinceSummary:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 
-from cop import inbox, review
+from cop import inbox, review, sources
 
 log = logging.getLogger(__name__)
 
@@ -32,18 +32,47 @@ def province_codes(selected: list[str] | None = None) -> list[str]:
     return [code for code in known if code in chosen]
 
 
-def intake_province(province: str, dag_id: str, run_id: str, map_index: int | None = None) -> dict:
-    """Land, validate and load the province's new inbox files; the summary as a plain dict (XCom)."""
+def intake_province(province: str, dag_id: str, run_id: str, map_index: int | None = None,
+                    periods: list[str] | None = None, run_date=None) -> dict:
+    """Fetch the province's new files from its source (when it is remote), then land, validate and load
+    them and every new file of its drop folder; the summary as a plain dict (XCom).
+
+    A source that could not be read fails the task after the drop folder was handled, with the failure's
+    own message; cop.dag_defaults retries it only when retrying can help (fetch.SourceUnavailable)."""
+    from cop import fetch
+
     inbox.ensure_inboxes([province])
+    fetched = None
+    source = sources.source_for(province)
+    if source.remote:
+        try:
+            fetched = fetch.fetch_province(source, periods or fetch_periods(source, run_date), dag_id, run_id)
+        except Exception as exc:
+            review.record_province_state(dag_id, run_id, province, "failed", map_index, f"{type(exc).__name__}: {exc}")
+            raise
+        log.info("%s: %s", province, fetched.sentence())
     summary = inbox.process_inbox(province, dag_id, run_id, map_index)
     log.info("%s\n%s", summary.headline, "\n".join(review.province_markdown(summary)))
-    return {"province": province, "headline": summary.headline,
+    if fetched is not None and not fetched.reachable:
+        review.record_province_state(dag_id, run_id, province, "failed", map_index, fetched.message)
+        failure = fetch.SourceUnavailable if fetched.retry_helps else fetch.RetryCannotHelp
+        raise failure(fetched.failure_kind, fetched.message)
+    return {"province": province, "headline": summary.headline + (f"; {fetched.state}" if fetched else ""),
             "accepted": summary.count("accepted"), "rejected": summary.count("rejected"),
             "files": len(summary.files)}
 
 
+def fetch_periods(source, run_date=None) -> list[str]:
+    """The months whose schedule window is open on the run's day (in Pakistan)."""
+    from cop.deadlines import parse_as_of
+    from cop.spec import load_amendment
+
+    return source.periods_open(parse_as_of(None, run_date), load_amendment(source.province).due_day)
+
+
 def monthly_run_summary(dag_id: str, run_id: str, provinces: list[str]) -> review.RunSummary:
     """The run as recorded by its province tasks (also the ones that failed or never ran)."""
+    from cop import fetch
     from cop.registry import load_registry
 
     registry = load_registry()
@@ -51,6 +80,7 @@ def monthly_run_summary(dag_id: str, run_id: str, provinces: list[str]) -> revie
         review.province_summary(dag_id, run_id, code, registry.province(code).province_name) for code in provinces])
     for province in summary.provinces:
         province.waiting = [item.path.name for item in inbox.pending_files(province.province)]
+        province.fetch = fetch.recorded_fetch(dag_id, run_id, province.province)
     review.write_run_summary(summary)
     return summary
 

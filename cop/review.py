@@ -122,6 +122,7 @@ class ProvinceSummary:
     error: str | None = None            # the infrastructure error that failed the task
     map_index: int | None = None
     waiting: list[str] = field(default_factory=list)   # files still in the inbox when the summary was written
+    fetch: dict | None = None          # the look at the province's remote source (cop.fetch.FetchReport)
 
     def count(self, verdict: str) -> int:
         return sum(1 for f in self.files if f.verdict == verdict)
@@ -250,6 +251,8 @@ def read_run_summary(dag_id: str, run_id: str) -> RunSummary | None:
 
 def province_markdown(province: ProvinceSummary) -> list[str]:
     lines = [f"## {province.province} - {province.province_name}", "", f"{province.headline}", ""]
+    if province.fetch:
+        lines += [f"Source {province.fetch['source']}: **{province.fetch['state']}**: {province.fetch['message']}", ""]
     for outcome in province.files:
         lines.append(f"- {outcome.sentence()}")
         for problem in outcome.errors:
@@ -285,6 +288,8 @@ _TEMPLATE = """<!doctype html>
 {% for p in provinces %}
 <h2>{{ p.province }} - {{ p.province_name }}</h2>
 <p class="{{ 'failed' if p.state != 'done' else '' }}">{{ p.headline }}</p>
+{% if p.fetch %}<p class="{{ 'failed' if p.fetch.state == 'failed' else '' }}">Source {{ p.fetch.source }}:
+<strong>{{ p.fetch.state }}</strong>: {{ p.fetch.message }}</p>{% endif %}
 {% if p.files %}
 <table><tr><th>file</th><th>month</th><th>verdict</th><th>rows</th><th>blocking problems</th><th>warnings</th>
 <th>details</th></tr>

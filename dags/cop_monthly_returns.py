@@ -16,10 +16,16 @@ RAW_RETURNS = Asset(RAW_RETURNS_ASSET)
 DOC = """
 ### Monthly returns: land, validate, load
 
-Each province drops its return in `COP_HOME/inbox/<PROVINCE>/`, named
-`<PROVINCE>_<YYYY-MM>[_note].csv|xlsx` (for example `SD_2025-03.csv`, `PB_2025-03_rev1.xlsx`).
+A province whose source is remote (`spec/sources.yaml`: an SFTP folder or an HTTPS address) has
+its new, complete files of the months in their schedule window fetched first (a ledger makes sure
+no file is taken twice; a file replaced upstream becomes the next version). Every province may also
+drop its return in `COP_HOME/inbox/<PROVINCE>/`, named `<PROVINCE>_<YYYY-MM>[_note].csv|xlsx`
+(for example `SD_2025-03.csv`, `PB_2025-03_rev1.xlsx`).
 One mapped task per province submits every new file to the intake (land the exact bytes, validate,
-load when accepted) and moves it to `processed/` (or `refused/` when the name is unusable).
+load when accepted) and moves a dropped file to `processed/` (or `refused/` when the name is unusable).
+The run is a short daily poll: nothing holds a worker while a province has not published yet.
+A source that cannot be read fails its task with a specific message (unreachable, wrong credentials,
+permission denied, ...); only failures that a later attempt can cure are retried.
 
 **Review**: open a run and its **Review** tab: every province, every file, its verdict, rows,
 warnings, problems and a link to the validation report. Each province task has the same view for
@@ -39,7 +45,10 @@ disk error fails the task, which retries with backoff. When a file was accepted,
     max_active_runs=1,
     default_args=task_defaults(),
     params={"provinces": Param([], type="array", items={"type": "string"},
-                               description="Province codes to pull (empty: every province).")},
+                               description="Province codes to pull (empty: every province)."),
+            "periods": Param([], type="array", items={"type": "string"},
+                             description="Months (YYYY-MM) to fetch from remote sources (empty: the months "
+                                         "whose schedule window is open on the run's day).")},
     tags=["cop", "intake"],
     doc_md=DOC,
 )
@@ -55,9 +64,10 @@ def cop_monthly_returns():
         from cop.orchestration import intake_province
 
         context = get_current_context()
-        context["province_verdict"] = f"{province}: FAILED (see the log; retried with backoff)"
+        context["province_verdict"] = f"{province}: FAILED (see the Province review)"
         ti = context["ti"]
-        result = intake_province(province, ti.dag_id, ti.run_id, ti.map_index)
+        result = intake_province(province, ti.dag_id, ti.run_id, ti.map_index, periods=context["params"]["periods"],
+                                 run_date=context["dag_run"].run_after)
         context["province_verdict"] = result["headline"]
         return result
 
