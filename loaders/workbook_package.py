@@ -284,7 +284,11 @@ def _text_length(inner: bytes, limits: Limits) -> int:
 CELL_ELEMENT = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?c(\s[^>]*?)?(?:/>|>(.*?)</(?:[A-Za-z_][\w.-]*:)?c>)", re.S)
 CELL_START = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?c[\s/>]")
 CELL_VALUE = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(?:v|is)[\s>]")
-CELL_POSITION = re.compile(rb"\sr\s*=\s*[\"']([A-Z]{1,3})([0-9]{1,7})[\"']")
+# Position attributes are found however they are written (quick-xml is lenient: no space before them,
+# a namespace prefix, twice in one cell, where calamine takes the last one).
+POSITION_NAME = re.compile(rb"(?<![\w.-])r\s*=")
+CELL_POSITION = re.compile(rb"(?<![\w.-])r\s*=\s*[\"']([A-Z]{1,3})([0-9]{1,7})[\"']")
+ROW_WITH_POSITION = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row\s[^>]*?(?<![\w.-])r\s*=")
 SHARED_STRING_TYPE = re.compile(rb"\st\s*=\s*[\"']s[\"']")
 SHARED_STRING_INDEX = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?v\s*>\s*([0-9]{1,12})\s*<")
 TAG = re.compile(rb"<[^>]*>")
@@ -305,8 +309,10 @@ def _check_sheet_extent(xml: bytes, limits: Limits) -> None:
 
 
 def _every_position_within(xml: bytes, bounds: tuple[int, int]) -> bool:
+    """The quick look: one plain position per cell and no other position attribute anywhere but rows'."""
     positions = CELL_POSITION.findall(xml)
-    if len(positions) < len(CELL_START.findall(xml)):
+    if len(positions) != len(CELL_START.findall(xml)) or \
+            len(POSITION_NAME.findall(xml)) != len(positions) + len(ROW_WITH_POSITION.findall(xml)):
         return False
     rows = max((int(row) for _, row in positions), default=0)
     columns = max((column_number(letters) for letters in {letters for letters, _ in positions}), default=0)
@@ -317,15 +323,18 @@ def _check_valued_cells(xml: bytes, bounds: tuple[int, int], limits: Limits) -> 
     for cell in CELL_ELEMENT.finditer(xml):
         if not CELL_VALUE.search(cell.group(2) or b""):  # an empty (styled) cell: not part of the grid
             continue
-        position = CELL_POSITION.search(cell.group(1) or b"")
-        if position is None:
-            raise PackageError("E001", "The Excel sheet does not say where its cells are (the program that "
-                                       "wrote it left out cell positions); open it in Excel and save it again")
-        if int(position.group(2)) > bounds[0] or column_number(position.group(1)) > bounds[1]:
-            where = (position.group(1) + position.group(2)).decode()
-            raise PackageError("E004", f"The sheet has a value in cell {where}, far outside the return "
-                                       f"(at most {limits.max_rows:,} rows and {limits.max_columns} columns); "
-                                       f"delete everything outside the table and save again", value=where)
+        attributes = cell.group(1) or b""
+        positions = CELL_POSITION.findall(attributes)
+        if not positions or len(positions) != len(POSITION_NAME.findall(attributes)):
+            raise PackageError("E001", "The Excel sheet does not say plainly where its cells are (the program "
+                                       "that wrote it left out cell positions or wrote them oddly); open it in "
+                                       "Excel and save it again")
+        for letters, row in positions:
+            if int(row) > bounds[0] or column_number(letters) > bounds[1]:
+                where = (letters + row).decode()
+                raise PackageError("E004", f"The sheet has a value in cell {where}, far outside the return "
+                                           f"(at most {limits.max_rows:,} rows and {limits.max_columns} columns); "
+                                           f"delete everything outside the table and save again", value=where)
 
 
 def column_number(letters: bytes) -> int:

@@ -303,7 +303,15 @@ HOSTILE = {
                                                        "text encoding 'UTF-16-LE'"),
     "cells without positions in a far row": (lambda m: with_sheet(m, lambda x: x.replace(
         b"</sheetData>", b'<row r="1048576"><c t="inlineStr"><is><t>x</t></is></c></row></sheetData>')),
-        "E001", "left out cell positions"),
+        "E001", "left out cell positions or wrote them oddly"),
+    "a cell with two positions (calamine takes the last)": (lambda m: first_row_cells(
+        m, b'<c r="AZ1" r="ZZZ9999999" t="n"><v>60</v></c>'), "E004", "cell ZZZ9999999"),
+    "a second position with no space before it": (lambda m: first_row_cells(
+        m, b'<c r="AZ1"t="n"r="XFD1048576"><v>1</v></c>'), "E004", "cell XFD1048576"),
+    "a second position in lower case": (lambda m: first_row_cells(m, b'<c r="AZ1" r="xfd1048576"><v>1</v></c>'),
+                                        "E001", "wrote them oddly"),
+    "a position written with a character reference": (lambda m: first_row_cells(
+        m, b'<c r="XFD&#49;048576"><v>1</v></c>'), "E001", "wrote them oddly"),
     "sheet named by the workbook but missing": (lambda m: sheet_moved_to(m, "xl/worksheets/sheet1.xml",
                                                                          b"/xl/worksheets/gone.xml"),
                                                 "E001", "names a sheet part (xl/worksheets/gone.xml)"),

@@ -61,7 +61,8 @@ def test_odd_but_genuine_file_is_still_read(case):
 # ---------------------------------------------------------------- any bytes at all
 
 
-TOKENS = [b"<", b">", b"/>", b"\x00", b"\xff\xfe", b"\xef\xbb\xbf", b'r="XFD1048576"', b't="s"', b't="d"', b't="n"',
+TOKENS = [b"<", b">", b"/>", b"\x00", b"\xff\xfe", b"\xef\xbb\xbf", b'r="XFD1048576"', b' r="ZZZ9999999"',
+          b'"r="XFD1"', b'r="xfd9"', b't="s"', b't="d"', b't="n"',
           b"<v>1e308</v>", b"<v>NaN</v>", b"&#0;", b"&#xD800;", b"<!DOCTYPE x>", b'<c r="A1"><v>x</v></c>', b"</row>",
           b'<row r="0">', b"PK\x03\x04", b"PK\x01\x02", b"PK\x05\x06", b'"', b",", b";", b"\r", b"\n", b"\t"]
 
