@@ -274,7 +274,7 @@ def _cell_text(value: object) -> str | None:
 
 
 def _check_cell_lengths(number: int, cells: list[str | None], records: list, limits: Limits) -> None:
-    longest = max(len(cell) if cell else 0 for cell in cells)
+    longest = max(map(len, filter(None, cells)), default=0)
     if longest <= limits.max_cell_characters:
         return
     index = next(i for i, cell in enumerate(cells) if cell and len(cell) == longest)

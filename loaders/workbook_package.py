@@ -282,14 +282,15 @@ def _text_length(inner: bytes, limits: Limits) -> int:
 
 # A cell element (<c ...>, maybe namespace-prefixed), its content, and its position attribute r="AB12".
 CELL_ELEMENT = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?c(\s[^>]*?)?(?:/>|>(.*?)</(?:[A-Za-z_][\w.-]*:)?c>)", re.S)
-CELL_START = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?c[\s/>]")
+CELL_START = re.compile(rb"c(?<=<c|:c)[\s/>]")
 CELL_VALUE = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(?:v|is)[\s>]")
 # Position attributes are found however they are written (quick-xml is lenient: no space before them,
 # a namespace prefix, twice in one cell, where calamine takes the last one).
-POSITION_NAME = re.compile(rb"(?<![\w.-])r\s*=")
-CELL_POSITION = re.compile(rb"(?<![\w.-])r\s*=\s*[\"']([A-Z]{1,3})([0-9]{1,7})[\"']")
-ROW_WITH_POSITION = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row\s[^>]*?(?<![\w.-])r\s*=")
-SHARED_STRING_TYPE = re.compile(rb"\st\s*=\s*[\"']s[\"']")
+# (Each pattern starts with a literal and looks behind it, which keeps the scan of a sheet fast.)
+POSITION_NAME = re.compile(rb"r(?<![\w.-]r)\s*=")
+CELL_POSITION = re.compile(rb"r(?<![\w.-]r)\s*=\s*[\"']([A-Z]{1,3})([0-9]{1,7})[\"']")
+ROW_WITH_POSITION = re.compile(rb"row(?<=<row|:row)\s[^>]*?r(?<![\w.-]r)\s*=")
+SHARED_STRING_TYPE = re.compile(rb"t(?<=\st)\s*=\s*[\"']s[\"']")
 SHARED_STRING_INDEX = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?v\s*>\s*([0-9]{1,12})\s*<")
 TAG = re.compile(rb"<[^>]*>")
 
@@ -314,9 +315,10 @@ def _every_position_within(xml: bytes, bounds: tuple[int, int]) -> bool:
     if len(positions) != len(CELL_START.findall(xml)) or \
             len(POSITION_NAME.findall(xml)) != len(positions) + len(ROW_WITH_POSITION.findall(xml)):
         return False
-    rows = max((int(row) for _, row in positions), default=0)
-    columns = max((column_number(letters) for letters in {letters for letters, _ in positions}), default=0)
-    return rows <= bounds[0] and columns <= bounds[1]
+    if not positions:
+        return True
+    letters, rows = zip(*positions)
+    return max(map(int, rows)) <= bounds[0] and max(map(column_number, set(letters))) <= bounds[1]
 
 
 def _check_valued_cells(xml: bytes, bounds: tuple[int, int], limits: Limits) -> None:
@@ -356,7 +358,7 @@ def column_letters(number: int) -> str:
 def _check_long_text(xml: bytes, limits: Limits) -> None:
     """A cell's own text (inline string, value or formula) longer than any cell of a return may hold."""
     longest = limits.max_cell_characters
-    for match in re.finditer(rb"<(?:[A-Za-z_][\w.-]*:)?(?:t|v|f)(?:\s[^>]*)?>([^<]{%d,})" % (longest + 1), xml):
+    for match in re.finditer(rb">([^<]{%d,})" % (longest + 1), xml):
         characters = len(match.group(1).decode("utf-8", errors="replace"))
         if characters > longest:
             raise giant_cell(_cell_at(xml, match.start()), characters, limits)
