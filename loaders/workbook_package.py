@@ -290,8 +290,9 @@ CELL_VALUE = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(?:v|is)[\s>]")
 POSITION_NAME = re.compile(rb"r(?<![\w.-]r)\s*=")
 CELL_POSITION = re.compile(rb"r(?<![\w.-]r)\s*=\s*[\"']([A-Z]{1,3})([0-9]{1,7})[\"']")
 ROW_WITH_POSITION = re.compile(rb"row(?<=<row|:row)\s[^>]*?r(?<![\w.-]r)\s*=")
-SHARED_STRING_TYPE = re.compile(rb"t(?<=\st)\s*=\s*[\"']s[\"']")
-SHARED_STRING_INDEX = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?v\s*>\s*([0-9]{1,12})\s*<")
+SHARED_STRING_TYPE = re.compile(rb"t(?<![\w.-]t)\s*=\s*[\"']s[\"']")
+# A shared-string cell: its type attribute, the rest of its start tag, then at once its value (the index).
+SHARED_STRING_CELL = re.compile(rb"t(?<![\w.-]t)\s*=\s*[\"']s[\"'][^>]*>\s*<(?:[A-Za-z_][\w.-]*:)?v\s*>\s*([0-9]{1,12})\s*<")
 TAG = re.compile(rb"<[^>]*>")
 
 
@@ -315,10 +316,9 @@ def _every_position_within(xml: bytes, bounds: tuple[int, int]) -> bool:
     if len(positions) != len(CELL_START.findall(xml)) or \
             len(POSITION_NAME.findall(xml)) != len(positions) + len(ROW_WITH_POSITION.findall(xml)):
         return False
-    if not positions:
-        return True
-    letters, rows = zip(*positions)
-    return max(map(int, rows)) <= bounds[0] and max(map(column_number, set(letters))) <= bounds[1]
+    rows = max(map(int, {row for _, row in positions}), default=0)
+    columns = max(map(column_number, {letters for letters, _ in positions}), default=0)
+    return rows <= bounds[0] and columns <= bounds[1]
 
 
 def _check_valued_cells(xml: bytes, bounds: tuple[int, int], limits: Limits) -> None:
@@ -382,21 +382,18 @@ def _check_shared_text(name: str, xml: bytes, limits: Limits, lengths: list[int]
     longest = max(lengths, default=0)
     if uses == 0 or (uses * longest <= budget and longest <= limits.max_cell_characters):
         return
-    total = 0
-    for cell in CELL_ELEMENT.finditer(xml):
-        attributes, inner = cell.group(1) or b"", cell.group(2) or b""
-        index = SHARED_STRING_INDEX.search(inner) if SHARED_STRING_TYPE.search(attributes) else None
-        if index is None:
-            continue
-        number = int(index.group(1))
-        if number >= len(lengths):
-            raise PackageError("E001", f"The sheet {name} refers to shared text number {number:,}, which the "
-                                       f"workbook does not hold; the file is damaged")
-        total += lengths[number]
-        if lengths[number] > limits.max_cell_characters:
-            position = CELL_POSITION.search(attributes)
-            where = (position.group(1) + position.group(2)).decode() if position else "?"
-            raise giant_cell(where, lengths[number], limits)
-        if total > budget:
-            raise PackageError("E006", f"The sheet's cells repeat the workbook's shared text into more than "
-                                       f"{budget / 1e6:,.0f} MB (a shared-strings bomb)")
+    cells = list(SHARED_STRING_CELL.finditer(xml))
+    if len(cells) != uses:  # a shared-string cell written unusually: a regular expression cannot pair them
+        raise PackageError("E006", f"The sheet {name} uses the workbook's shared text in cells written in a way no "
+                                   f"spreadsheet program writes")
+    numbers = [int(cell.group(1)) for cell in cells]
+    if max(numbers) >= len(lengths):
+        raise PackageError("E001", f"The sheet {name} refers to shared text number {max(numbers):,}, which the "
+                                   f"workbook does not hold; the file is damaged")
+    used = [lengths[number] for number in numbers]
+    if max(used) > limits.max_cell_characters:
+        cell = cells[used.index(max(used))]
+        raise giant_cell(_cell_at(xml, cell.start() + 1), max(used), limits)
+    if sum(used) > budget:
+        raise PackageError("E006", f"The sheet's cells repeat the workbook's shared text into more than "
+                                   f"{budget / 1e6:,.0f} MB (a shared-strings bomb)")
