@@ -8,8 +8,8 @@ The province code must be the folder's; the month is the return's period. Files 
 with a dot or ends in .part/.tmp/.filepart are uploads still in progress and are left alone.
 
 Every other file in the folder is new by definition: once decided, it is moved to
-`processed/` (or to `refused/` when its name does not follow the convention, with a
-`<name>.reason.txt` beside it). Moving rather than leaving files in place keeps the drop folder
+`processed/` (or to `refused/`, with a `<name>.reason.txt` beside it, when its name does not follow
+the convention or the intake could not decide it). Moving rather than leaving files in place keeps the drop folder
 an honest "waiting" list for the province and for operators, and makes a scan cost nothing when
 nothing arrived. The exact bytes are kept anyway by the intake's landing zone (named by sha256),
 and a file dropped twice is recognised by the intake as a duplicate, so a task that dies between
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import os
 import re
 import shutil
@@ -38,6 +39,7 @@ FILE_NAME = re.compile(r"^(?P<province>[A-Za-z]{2})_(?P<period>\d{4}-\d{2})(?:_[
 IN_PROGRESS_SUFFIXES = (".part", ".tmp", ".filepart", ".partial")
 PROCESSED, REFUSED = "processed", "refused"
 CHANNEL = "inbox"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -141,12 +143,53 @@ def receipt_outcome(receipt, file_name: str, kept_at: str | None = None, note: s
         kept_at=kept_at, note=note)
 
 
+def _decide(item: InboxFile) -> FileOutcome:
+    """The file's outcome. A file the intake cannot decide (a bug its bytes trigger) is set aside with its
+    reason, so that it cannot fail the task on every retry while the province's later files wait; an
+    outage of the database or the disk is not the file's doing and propagates."""
+    if item.problem:
+        return _refuse(item, item.problem)
+    try:
+        return _submit(item)
+    except Exception as exc:
+        if _is_outage(exc):
+            raise
+        log.exception("the intake could not decide %s", item.path)
+        return _refuse(item, f"the intake could not decide this file ({type(exc).__name__}: "
+                             f"{' '.join(str(exc).split())[:300]}); it was set aside so that the files after it "
+                             f"could go on. The platform team has the details; drop the file again once they "
+                             f"say the problem is fixed")
+
+
+def _is_outage(exc: Exception) -> bool:
+    """The database or the disk failing (the task must fail and be retried), not the file."""
+    import psycopg
+
+    if isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError, OSError)):
+        return True
+    return not _platform_is_up()
+
+
+def _platform_is_up() -> bool:
+    from cop import db
+
+    try:
+        with db.connect(connect_timeout=10) as conn:
+            conn.execute("select 1")
+        probe = state_dir("inbox") / f".probe-{os.getpid()}"
+        probe.write_bytes(b"ok")
+        probe.unlink()
+    except Exception:
+        return False
+    return True
+
+
 def process_inbox(province: str, dag_id: str, run_id: str, map_index: int | None = None) -> ProvinceSummary:
     """Land, validate and load every new file of one province, oldest first.
 
-    A rejected file or a badly named one is a normal outcome, recorded in the run's journal. Anything
-    else that goes wrong (database down, disk full) propagates, so the Airflow task fails and retries;
-    the files decided before the failure stay recorded, the rest are still waiting in the inbox.
+    A rejected file, a badly named one or one the intake cannot decide is a normal outcome, recorded in
+    the run's journal. An outage (database down, disk full) propagates, so the Airflow task fails and
+    retries; the files decided before the failure stay recorded, the rest are still waiting in the inbox.
     """
     from cop.registry import load_registry
 
@@ -154,8 +197,7 @@ def process_inbox(province: str, dag_id: str, run_id: str, map_index: int | None
     record_province_state(dag_id, run_id, province, "running", map_index)
     try:
         for item in pending_files(province):
-            outcome = _refuse(item, item.problem) if item.problem else _submit(item)
-            record_file(dag_id, run_id, outcome)
+            record_file(dag_id, run_id, _decide(item))
     except Exception as exc:
         record_province_state(dag_id, run_id, province, "failed", map_index, f"{type(exc).__name__}: {exc}")
         raise

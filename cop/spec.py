@@ -78,6 +78,7 @@ class Limits:
     max_columns: int
     max_xlsx_uncompressed_bytes: int
     max_xlsx_compression_ratio: int
+    max_cell_characters: int
 
 
 @dataclass(frozen=True)

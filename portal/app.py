@@ -27,8 +27,9 @@ from cop.security import PORTAL_ROLE
 from cop.spec import load_form
 from loaders import sandbox
 from portal import accounts, federal, province
-from portal.web import (LOGIN_CSRF_COOKIE, SESSION_COOKIE, STATIC_DIR, Refused, Settings, SignInRequired,
-                        check_csrf, client_ip, current_session, login_csrf_ok, new_login_csrf, render)
+from portal.web import (LOGIN_CSRF_COOKIE, SESSION_COOKIE, STATIC_DIR, BadRequest, Refused, RequestGuard, Settings,
+                        SignInRequired, check_csrf, client_ip, current_session, login_csrf_ok, new_login_csrf,
+                        printable, read_form, render)
 
 # Room for the form's other fields and the multipart framing around the file itself.
 UPLOAD_OVERHEAD_BYTES = 64_000
@@ -78,6 +79,7 @@ def create_app(clock: Callable[[], dt.datetime] | None = None, secure_cookies: b
                   lifespan=_warm_verdict_children)
     app.state.settings = settings
     app.add_middleware(BodySizeLimit, limit=load_form().limits.max_file_bytes + UPLOAD_OVERHEAD_BYTES)
+    app.add_middleware(RequestGuard)  # added last, so it runs first: nothing malformed reaches a page
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next):
@@ -121,10 +123,15 @@ def _add_error_handlers(app: FastAPI) -> None:
         accounts.audit(None, session.user.username if session else None, exc.audit_action,
                        {"path": request.url.path, "method": request.method, "reason": exc.message, **exc.detail},
                        client_ip(request))
-        return render(request, "error.html", exc.status_code, title="Not allowed", message=exc.message)
+        title = "Bad request" if isinstance(exc, BadRequest) else "Not allowed"
+        return render(request, "error.html", exc.status_code, title=title, message=exc.message)
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError):
+        wrong = [error for error in exc.errors() if error["loc"][0] != "path"]
+        if wrong:  # a query parameter or a field of the wrong type: the request is malformed
+            names = ", ".join(printable(str(error["loc"][-1]), 40) for error in wrong)
+            return await refused(request, BadRequest(f"the parameter {names} is not valid"))
         return render(request, "error.html", 404, title="Page not found",
                       message="The page you asked for does not exist.")
 
@@ -166,7 +173,7 @@ def _add_sign_in_routes(app: FastAPI, settings: Settings) -> None:
 
     @app.post("/login")
     async def login(request: Request):
-        form = await request.form(max_files=0, max_fields=10, max_part_size=10_000)
+        form = await read_form(request, max_files=0, max_fields=10, max_part_size=10_000)
         target = _safe_next(str(form.get("next") or "/"))
         ip = client_ip(request)
         if not login_csrf_ok(settings, request.cookies.get(LOGIN_CSRF_COOKIE), form.get("csrf_token")):
@@ -192,7 +199,7 @@ def _add_sign_in_routes(app: FastAPI, settings: Settings) -> None:
     @app.post("/logout")
     async def logout(request: Request):
         session = await run_in_threadpool(current_session, request)
-        form = await request.form(max_files=0, max_fields=5)
+        form = await read_form(request, max_files=0, max_fields=5)
         check_csrf(session, form)
         await run_in_threadpool(accounts.sign_out, session, client_ip(request))
         response = RedirectResponse("/login?signed_out=1", status_code=303)

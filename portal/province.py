@@ -23,7 +23,7 @@ from cop.template import template_bytes
 from loaders.intake import MonthBusy, SubmitError, submit_file
 from portal import accounts, receipts, status
 from portal.web import (Refused, check_csrf, client_ip, current_session, ensure_province_access, province_user,
-                        render)
+                        read_form, render)
 
 router = APIRouter()
 MONTHS_OFFERED = 24
@@ -119,7 +119,7 @@ async def upload(request: Request, code: str):
     # the thread pool, so that one province's validation never stalls another's page.
     session = await run_in_threadpool(_uploader, request, code)  # refused before the file is read
     limits = load_form().limits
-    form = await request.form(max_files=1, max_fields=10, max_part_size=10_000)
+    form = await read_form(request, max_files=1, max_fields=10, max_part_size=10_000)
     upload_file = form.get("file")
     content = await upload_file.read(limits.max_file_bytes + 1) if isinstance(upload_file, UploadFile) else None
     file_name = upload_file.filename if isinstance(upload_file, UploadFile) else None

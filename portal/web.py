@@ -8,10 +8,15 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
+from urllib.parse import unquote_to_bytes
 from zoneinfo import ZoneInfo
 
 from fastapi import Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
+from starlette.datastructures import FormData, UploadFile
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import cookie_parser
 from itsdangerous import BadSignature, TimestampSigner
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
@@ -78,6 +83,15 @@ class Refused(Exception):
         self.message, self.status_code, self.audit_action, self.detail = message, status_code, audit_action, detail or {}
 
 
+class BadRequest(Refused):
+    """A malformed request (a NUL byte, a control character, a form that cannot be parsed): a 400 and an
+    audit line, never a 500."""
+
+    def __init__(self, what: str):
+        super().__init__(f"The request could not be read: {what}. Go back, reload the page and try again.",
+                         status_code=400, audit_action="request.malformed", detail={"reason": what})
+
+
 def client_ip(request: Request) -> str:
     """The client's address; X-Forwarded-For counts only from COP_PORTAL_TRUSTED_PROXIES (portal.addresses)."""
     from portal.addresses import client_address
@@ -120,7 +134,7 @@ def ensure_province_access(session: accounts.Session, province: str, what: str =
 
 def check_csrf(session: accounts.Session, form) -> None:
     sent = form.get("csrf_token")
-    if not isinstance(sent, str) or not secrets.compare_digest(sent, session.csrf_token):
+    if not isinstance(sent, str) or not secrets.compare_digest(sent.encode(), session.csrf_token.encode()):
         raise Refused("This form has expired or did not come from this site. Go back, reload the page and "
                       "try again.", audit_action="csrf.refused")
 
@@ -138,7 +152,113 @@ def login_csrf_ok(settings: Settings, cookie: str | None, sent: str | None) -> b
         token = settings.signer.unsign(cookie, max_age=LOGIN_CSRF_MAX_AGE).decode()
     except BadSignature:
         return False
-    return secrets.compare_digest(token, sent)
+    return isinstance(sent, str) and secrets.compare_digest(token.encode(), sent.encode())
+
+
+# ---------------------------------------------------------------- malformed requests
+
+
+# C0 controls and DEL: never in an address, a cookie or a form field of this portal.
+CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")
+# In a header value, tab is allowed (RFC 9110 field-value); no other control character is.
+HEADER_CONTROL_BYTE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
+
+
+def printable(text: str, limit: int = 100) -> str:
+    """Text safe to show and to store in the audit log (jsonb holds no NUL): controls written as \\xNN."""
+    return "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" for ch in str(text)[:limit])
+
+
+def malformed_part(scope) -> str | None:
+    """What is malformed in a request's address, headers or cookies; None when nothing is."""
+    if CONTROL_CHARACTER.search(scope["path"]):
+        return "the address contains a NUL byte or a control character"
+    try:
+        query = unquote_to_bytes(scope.get("query_string", b"")).decode("utf-8")
+    except UnicodeDecodeError:
+        return "the address's parameters are not UTF-8 text"
+    if CONTROL_CHARACTER.search(query):
+        return "the address's parameters contain a NUL byte or a control character"
+    for name, value in scope.get("headers", []):
+        if HEADER_CONTROL_BYTE.search(value):
+            return f"the header {printable(name.decode('latin-1'), 40)} contains a control character"
+        if name == b"cookie" and any(CONTROL_CHARACTER.search(v) for v in cookie_parser(value.decode("latin-1")).values()):
+            return "a cookie contains a NUL byte or a control character"
+    return None
+
+
+class FormCutShort(StarletteHTTPException):
+    def __init__(self) -> None:
+        super().__init__(400, "it ends before its closing boundary")
+
+
+class RequestGuard:
+    """Refuses a malformed request (malformed_part) with a 400 and an audit line before any page sees it,
+    and makes a multipart body that ends before its closing boundary (a cut-short upload, which the
+    multipart parser would take as complete) fail the form's parsing."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        what = malformed_part(scope)
+        if what is None:
+            return await self.app(scope, _whole_multipart(scope, receive), send)
+        request = Request(scope)
+        refusal = BadRequest(what)
+        username = None if "cookie" in what else await run_in_threadpool(_username_of, request)
+        detail = {"path": printable(scope["path"], 200), "method": scope["method"], **refusal.detail}
+        await run_in_threadpool(accounts.audit, None, username, refusal.audit_action, detail, client_ip(request))
+        response = render(request, "error.html", 400, title="Bad request", message=refusal.message)
+        await response(scope, receive, send)
+
+
+def _username_of(request: Request) -> str | None:
+    session = accounts.session_for(request.cookies.get(SESSION_COOKIE))
+    return session.user.username if session else None
+
+
+def _whole_multipart(scope, receive):
+    content_type = dict(scope.get("headers", [])).get(b"content-type", b"")
+    boundary = re.search(rb"boundary=\"?([^\";]+)", content_type) if content_type.startswith(b"multipart/") else None
+    if boundary is None:
+        return receive
+    closing = b"--" + boundary.group(1) + b"--"
+    tail = b""
+
+    async def checked_receive():
+        nonlocal tail
+        message = await receive()
+        if message["type"] == "http.request":
+            tail = (tail + message.get("body", b""))[-(len(closing) + 4):]
+            if not message.get("more_body") and not tail.rstrip(b"\r\n").endswith(closing):
+                raise FormCutShort()
+        return message
+    return checked_receive
+
+
+async def read_form(request: Request, **limits) -> FormData:
+    """The request's form (request.form's limits), or BadRequest when it cannot be parsed or a field
+    (name, value or file name) holds a NUL byte or a control character."""
+    try:
+        form = await request.form(**limits)
+    except StarletteHTTPException as exc:
+        if exc.status_code != 400:  # 413 (too large) has its own page
+            raise
+        raise BadRequest(f"the form could not be parsed ({printable(exc.detail)})") from None
+    except (UnicodeDecodeError, ValueError, KeyError) as exc:
+        raise BadRequest(f"the form could not be parsed ({type(exc).__name__})") from None
+    for name, value in form.multi_items():
+        text = (value.filename or "") if isinstance(value, UploadFile) else value
+        if CONTROL_CHARACTER.search(name) or CONTROL_CHARACTER.search(text.replace("\r", "").replace("\n", "")):
+            await form.close()
+            raise BadRequest(f"the field '{printable(name, 40)}' contains a NUL byte or a control character")
+        if "\ufffd" in name or "\ufffd" in text:  # what the form parser made of bytes that are not UTF-8
+            await form.close()
+            raise BadRequest(f"the field '{printable(name, 40)}' is not UTF-8 text")
+    return form
 
 
 # ---------------------------------------------------------------- rendering
