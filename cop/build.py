@@ -38,6 +38,7 @@ class BuildResult:
     warnings: list[str] = field(default_factory=list)        # dbt warnings (deprecations included)
     deprecations: list[str] = field(default_factory=list)
     error: str | None = None                                  # dbt could not run at all
+    nodes: list[dict] = field(default_factory=list)           # every node run: type, name, status, message
 
     def summary(self) -> str:
         counts = ", ".join(f"{count} {status}" for status, count in sorted(self.statuses.items()))
@@ -114,6 +115,9 @@ def run_dbt(command: Sequence[str], target_path: Path | None = None) -> BuildRes
     for node_result in getattr(outcome.result, "results", None) or []:
         status = str(getattr(node_result.status, "value", node_result.status))
         result.statuses[status] = result.statuses.get(status, 0) + 1
+        kind = getattr(node_result.node, "resource_type", "")
+        result.nodes.append({"type": str(getattr(kind, "value", kind)), "status": status,
+                             "name": node_result.node.name, "message": (node_result.message or "").strip()})
         if status in FAILED_STATUSES:
             result.failures.append(f"{node_result.node.unique_id}: {(node_result.message or '').strip()}")
     result.success = bool(outcome.success) and not result.failures and result.error is None

@@ -82,8 +82,8 @@ def _verdict_line(entry: ManifestEntry, receipt) -> str:
 def run_demo(years: int = 2, seed: int = 7) -> DemoOutputs:
     outputs = DemoOutputs()
     _stage("1. Database")
-    outputs.database_url = db.start()
-    console.print(f"warehouse database ready: {outputs.database_url}")
+    outputs.database_url = db.redacted(db.start())
+    console.print(f"warehouse database ready: {outputs.database_url} (`cop db url --show-password`)")
 
     _stage("2. Sample returns")
     outputs.samples = generate_samples(years, seed)

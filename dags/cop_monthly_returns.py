@@ -21,9 +21,10 @@ Each province drops its return in `COP_HOME/inbox/<PROVINCE>/`, named
 One mapped task per province submits every new file to the intake (land the exact bytes, validate,
 load when accepted) and moves it to `processed/` (or `refused/` when the name is unusable).
 
-**Review**: open a run and its **Review** tab: every province, every file, its verdict, rows,
-warnings, problems and a link to the validation report. Each province task has the same view for
-its own files, and its name in the grid says what happened (for example `SD: 1 rejected, 1 accepted`).
+**Review**: open a run and its **Review** tab: one line per province, problems first, each with
+its next step; then every file with its blocking errors, warnings and validation report. It is live
+while the run goes on (retries and failures show with their error). Each province task's name in
+the grid says what happened (for example `SD: 1 accepted, 1 rejected`).
 
 A rejected file is a normal outcome (the task succeeds and the summary says why). A database or
 disk error fails the task, which retries with backoff. When a file was accepted, the
@@ -50,14 +51,19 @@ def cop_monthly_returns():
 
         return province_codes(get_current_context()["params"]["provinces"])
 
-    @task(map_index_template="{{ province_verdict }}")
+    # The label names the province from the start (rendered before the task runs too), then says what happened.
+    @task(map_index_template="{{ province_verdict | default(task.op_kwargs['province'] ~ ': running') }}")
     def intake(province: str) -> dict:
         from cop.orchestration import intake_province
 
         context = get_current_context()
-        context["province_verdict"] = f"{province}: FAILED (see the log; retried with backoff)"
         ti = context["ti"]
-        result = intake_province(province, ti.dag_id, ti.run_id, ti.map_index)
+        try:
+            result = intake_province(province, ti.dag_id, ti.run_id, ti.map_index, ti.try_number,
+                                     last_try=ti.try_number > ti.max_tries)
+        except Exception as exc:
+            context["province_verdict"] = f"{province}: FAILED, attempt {ti.try_number} ({type(exc).__name__})"
+            raise
         context["province_verdict"] = result["headline"]
         return result
 

@@ -16,7 +16,8 @@ import pytest
 
 from cop.airflow_local import _RESULT
 
-EXPECTED_DAGS = {"cop_monthly_returns", "cop_warehouse_build", "cop_reporting_deadlines", "cop_annual_report"}
+EXPECTED_DAGS = {"cop_monthly_returns", "cop_warehouse_build", "cop_reporting_deadlines", "cop_annual_report",
+                 "cop_backup"}
 
 
 class ConnectionTrap:
@@ -115,3 +116,9 @@ def test_monthly_cycle_wiring(parsed):
     assert set(warehouse["tasks"]) == {"dbt_build", "refresh_rankings", "dbt_docs"}
     assert parsed["dags"]["cop_annual_report"]["params"] == ["year"]
     assert "0 8 1 2 *" in parsed["dags"]["cop_annual_report"]["schedule"]
+
+
+def test_nightly_backup_keeps_a_bounded_number(parsed):
+    backup = parsed["dags"]["cop_backup"]
+    assert "30 1 * * *" in backup["schedule"]
+    assert backup["params"] == ["keep"]
