@@ -4,10 +4,9 @@ Thin wiring only: the task calls cop.orchestration.backup_warehouse.
 """
 from __future__ import annotations
 
-import pendulum
 from airflow.sdk import Param, dag, get_current_context, task
 
-from cop.dag_defaults import task_defaults
+from cop.dag_defaults import pakistan_cron, task_defaults
 
 DOC = """
 ### Backup
@@ -22,8 +21,7 @@ but the newest `keep` backups are deleted. `cop db restore <folder>` puts one ba
 
 @dag(
     dag_id="cop_backup",
-    schedule="30 1 * * *",
-    start_date=pendulum.datetime(2025, 1, 1, tz="Asia/Karachi"),
+    schedule=pakistan_cron("30 1 * * *"),
     catchup=False,
     max_active_runs=1,
     default_args=task_defaults(retries=2),

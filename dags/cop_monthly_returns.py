@@ -4,11 +4,10 @@ Thin wiring only: every task calls one function of cop.orchestration.
 """
 from __future__ import annotations
 
-import pendulum
 from airflow.sdk import Asset, Param, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowSkipException
 
-from cop.dag_defaults import task_defaults
+from cop.dag_defaults import pakistan_cron, task_defaults
 from cop.orchestration import MONTHLY_DAG_ID, RAW_RETURNS_ASSET
 
 RAW_RETURNS = Asset(RAW_RETURNS_ASSET)
@@ -34,8 +33,7 @@ disk error fails the task, which retries with backoff. When a file was accepted,
 
 @dag(
     dag_id=MONTHLY_DAG_ID,
-    schedule="0 18 * * *",
-    start_date=pendulum.datetime(2025, 1, 1, tz="Asia/Karachi"),
+    schedule=pakistan_cron("0 18 * * *"),
     catchup=False,
     max_active_runs=1,
     default_args=task_defaults(),

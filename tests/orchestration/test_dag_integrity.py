@@ -122,3 +122,11 @@ def test_nightly_backup_keeps_a_bounded_number(parsed):
     backup = parsed["dags"]["cop_backup"]
     assert "30 1 * * *" in backup["schedule"]
     assert backup["params"] == ["keep"]
+
+
+def test_cron_dags_make_no_run_for_a_time_already_past(parsed):
+    """Switched on (first start or unpause), a cron DAG waits for its next cron point: no surprise run."""
+    for dag_id in ("cop_monthly_returns", "cop_reporting_deadlines", "cop_annual_report", "cop_backup"):
+        dag = parsed["dags"][dag_id]
+        assert dag["timetable"] == "CronTriggerTimetable", dag_id
+        assert dag["run_immediately"] is False and dag["start_date"] is None, dag_id
