@@ -93,10 +93,13 @@ def build_warehouse(full_refresh: bool = False, dag_id: str | None = None, run_i
     return {"summary": result.summary(), "statuses": result.statuses, "seconds": round(result.seconds, 1)}
 
 
-def generate_warehouse_docs() -> str:
+def generate_warehouse_docs(dag_id: str | None = None, run_id: str | None = None) -> str:
     from cop.build import docs
 
-    return str(docs())
+    path = str(docs())
+    if dag_id and run_id:
+        review.record_step(dag_id, run_id, review.StepOutcome("dbt docs", "ok", f"written: {review.home_relative(path)}"))
+    return path
 
 
 def refresh_rankings(dag_id: str | None = None, run_id: str | None = None) -> dict:

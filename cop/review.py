@@ -199,6 +199,13 @@ class ProvinceSummary:
                 last[outcome.period] = outcome
         return list(last.values())
 
+    def fixed_later(self, outcome: FileOutcome) -> bool:
+        """A rejected file whose month a later file of this run got accepted."""
+        if outcome.verdict != "rejected" or outcome not in self.files:
+            return False
+        later = self.files[self.files.index(outcome) + 1:]
+        return any(f.verdict == "accepted" and f.period == outcome.period for f in later)
+
     @property
     def status(self) -> str:
         """One word for the province in this run (see STATUS_ORDER); a failed task comes first."""
@@ -496,7 +503,7 @@ _TEMPLATE = """<!doctype html>
 <p>{{ p.next_step() }}</p>
 {% for f in p.files %}
 <p><strong>{{ f.file_name }}</strong>{% if f.period %} ({{ f.period }}){% endif %}:
- {{ verdict_words.get(f.verdict, f.verdict) }}{% if f.version %}, version {{ f.version }}{% endif %}{% if f.current_text() %}; <strong>{{ f.current_text() }}</strong>{% endif %}{% if f.rows is not none %}; {{ plural(f.rows, 'row') }}{% endif %}.
+ {{ verdict_words.get(f.verdict, f.verdict) }}{% if f.version %}, version {{ f.version }}{% endif %}{% if p.fixed_later(f) %}; fixed by a later file of this run{% elif f.current_text() %}; <strong>{{ f.current_text() }}</strong>{% endif %}{% if f.rows is not none %}; {{ plural(f.rows, 'row') }}{% endif %}.
  <small>{{ f.timeliness() }}</small>{% if f.note %}<br>{{ f.note }}{% endif %}
  {% if f.report %}<br><a href="{{ link(f.report) }}">validation report</a>{% endif %}{% if f.problem_file %} | <a href="{{ link(f.problem_file) }}">problem list</a>{% endif %}</p>
 {% if f.errors %}<div class="blocking"><strong>{{ plural(f.error_count, 'blocking error') }}</strong>: the file cannot be loaded until these are fixed

@@ -60,7 +60,8 @@ def cop_warehouse_build():
     def dbt_docs() -> str:
         from cop.orchestration import generate_warehouse_docs
 
-        return generate_warehouse_docs()
+        ti = get_current_context()["ti"]
+        return generate_warehouse_docs(ti.dag_id, ti.run_id)
 
     built = dbt_build()
     built >> refresh_rankings()

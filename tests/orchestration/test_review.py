@@ -114,3 +114,34 @@ def test_written_summary_round_trips(cop_home):
     again = review.read_run_summary(summary.dag_id, summary.run_id)
     assert again.markdown() == summary.markdown()
     assert (path.parent / "summary.html").read_text().count("<h2 ") == 7
+
+
+def test_the_build_review_says_what_was_built_tested_and_skipped_and_why(cop_home):
+    from cop.build import BuildResult
+
+    result = BuildResult(success=False, command=["build"], seconds=41.6, nodes=[
+        {"type": "model", "status": "success", "name": "fct_unit_month", "message": "INSERT 0 60893"},
+        {"type": "snapshot", "status": "success", "name": "snp_units", "message": ""},
+        {"type": "test", "status": "pass", "name": "not_null_fct_unit_month_unit_code", "message": ""},
+        {"type": "test", "status": "fail", "name": "assert_wide_fact_equals_long_fact", "message": "Got 3 results"},
+        {"type": "model", "status": "skipped", "name": "rpt_unit_scores", "message": ""},
+    ])
+    step = review.build_step(result)
+    assert step.state == "failed"
+    assert step.summary == ("FAILED in 42 s: built 1 model, 1 snapshot; 1 test passed, 0 warned, 1 failed; "
+                            "1 node skipped")
+    assert "failed: assert_wide_fact_equals_long_fact: Got 3 results" in step.details
+    assert "skipped: rpt_unit_scores (a node it depends on failed)" in step.details
+    review.record_step("cop_warehouse_build", "manual__b", step)
+    review.record_step("cop_warehouse_build", "manual__b", review.StepOutcome(
+        "rankings", "skipped", "not refreshed: no complete calendar year in the warehouse yet"))
+    steps = review.recorded_steps("cop_warehouse_build", "manual__b")
+    html = review.render_steps_html("cop_warehouse_build", "manual__b", steps)
+    assert [s.step for s in steps] == ["dbt build", "rankings"]
+    assert "no complete calendar year" in html and "rpt_unit_scores" in html
+
+
+def test_a_rejection_fixed_later_in_the_run_says_so():
+    html = review.render_html(_summary(), link=lambda rel: rel)
+    aj = html[html.index('id="AJ"'):html.index('id="IC"')]
+    assert "fixed by a later file of this run" in aj and "nothing is loaded" not in aj
