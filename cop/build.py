@@ -87,14 +87,16 @@ def _is_deprecation(event_name: str) -> bool:
     return "Deprecat" in event_name
 
 
-def run_dbt(command: Sequence[str], target_path: Path | None = None) -> BuildResult:
-    """Run one dbt command (e.g. ["build", "--full-refresh"]) on this COP_HOME's warehouse."""
+def run_dbt(command: Sequence[str], target_path: Path | None = None, quiet: bool = False) -> BuildResult:
+    """Run one dbt command (e.g. ["build", "--full-refresh"]) on this COP_HOME's warehouse. `quiet`
+    keeps dbt's console to its errors (its full log is in COP_HOME/dbt/logs): for Airflow task logs,
+    where dbt's closing 'ERROR=0' tally reads as a red error line under a green task."""
     from dbt.cli.main import dbtRunner
 
     url = db.database_url()
     security.ensure_roles()
     dbt_home = state_dir("dbt")
-    args = [*command, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+    args = [*(["--quiet", "--no-use-colors"] if quiet else []), *command, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
             "--target-path", str(target_path or dbt_home / "target"), "--log-path", str(dbt_home / "logs")]
     result = BuildResult(success=False, command=list(command), seconds=0.0)
 
@@ -124,7 +126,7 @@ def run_dbt(command: Sequence[str], target_path: Path | None = None) -> BuildRes
     return result
 
 
-def build(full_refresh: bool = False, select: str | Sequence[str] | None = None) -> BuildResult:
+def build(full_refresh: bool = False, select: str | Sequence[str] | None = None, quiet: bool = False) -> BuildResult:
     """`dbt build`: snapshot the registry, build staging -> intermediate -> marts, run every test.
     With full_refresh, incremental facts are rebuilt from raw (the numbers must not change).
     `select` (dbt selection syntax) builds part of the project, with only the tests whose every
@@ -136,7 +138,7 @@ def build(full_refresh: bool = False, select: str | Sequence[str] | None = None)
     if select:
         command += ["--select", *([select] if isinstance(select, str) else select),
                     "--indirect-selection", "buildable"]
-    return run_dbt(command)
+    return run_dbt(command, quiet=quiet)
 
 
 RAW_TABLES_READ_BY_THE_BUILD = (("raw", "submissions"), ("raw", "return_rows"), ("raw", "return_values"),

@@ -82,7 +82,7 @@ def build_warehouse(full_refresh: bool = False, dag_id: str | None = None, run_i
     With a run's ids, what it built, tested and skipped goes to the run's review page."""
     from cop.build import BuildError, build
 
-    result = build(full_refresh=full_refresh)
+    result = build(full_refresh=full_refresh, quiet=True)
     log.info(result.summary())
     for warning in result.warnings[:20]:
         log.warning(warning)
