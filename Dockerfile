@@ -1,5 +1,6 @@
 # One image for every Python service of docker-compose.yml (Airflow components, the portal, init),
-# built from the pinned requirements.lock, like `make env` builds .venv.
+# built from the pinned requirements-image.lock: the runtime dependencies of requirements.lock (same
+# versions) plus the FAB auth manager, without the test tools; .dockerignore keeps tests/ out.
 FROM python:3.11-slim-bookworm
 
 ARG AIRFLOW_UID=50000
@@ -16,10 +17,10 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /opt/cop
-COPY requirements.lock pyproject.toml ./
+COPY requirements-image.lock pyproject.toml ./
 RUN python -m venv /opt/venv \
  && /opt/venv/bin/pip install --no-cache-dir uv==0.13.9 \
- && /opt/venv/bin/uv pip install --no-cache --python /opt/venv/bin/python -r requirements.lock
+ && /opt/venv/bin/uv pip install --no-cache --python /opt/venv/bin/python -r requirements-image.lock
 
 COPY . .
 RUN /opt/venv/bin/uv pip install --no-cache --python /opt/venv/bin/python --no-deps -e . \

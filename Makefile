@@ -32,6 +32,7 @@ bench: $(STAMP)
 
 lock:
 	uv pip compile pyproject.toml --extra test --python-version 3.11 --no-header --annotation-style line -o requirements.lock
+	uv pip compile pyproject.toml --extra production -c requirements.lock --python-version 3.11 --no-header --annotation-style line -o requirements-image.lock
 
 clean-env:
 	rm -rf $(VENV)

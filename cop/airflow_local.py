@@ -78,6 +78,10 @@ def airflow_environment(metadata: str = "postgres") -> dict[str, str]:
         "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_FOLDER),
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(PLUGINS_FOLDER),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        # The local UI is for trying the pipeline: the DAGs run when triggered, without first finding
+        # the unpause switch (production, docker-compose.yml, keeps new DAGs paused). No DAG catches up.
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+        "AIRFLOW__SCHEDULER__CATCHUP_BY_DEFAULT": "False",
         "AIRFLOW__CORE__LAZY_LOAD_PLUGINS": "False",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN_USER}:admin",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "simple_auth_manager_passwords.json"),
@@ -86,6 +90,8 @@ def airflow_environment(metadata: str = "postgres") -> dict[str, str]:
         "AIRFLOW__CORE__FERNET_KEY": os.environ.get("AIRFLOW__CORE__FERNET_KEY", ""),
         # Local runs share a small machine; production scales with Celery workers instead.
         "AIRFLOW__CORE__PARALLELISM": os.environ.get("AIRFLOW__CORE__PARALLELISM", str(max(2, os.cpu_count() or 2))),
+        # A small shared machine answers the execution API slowly at times: a task waits rather than failing.
+        "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": os.environ.get("AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT", "60"),
         "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "60",
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "60",
     }
@@ -124,27 +130,86 @@ def _airflow_version() -> str:
     return version("apache-airflow-core")
 
 
-def run_standalone(port: int = 8080, metadata: str = "postgres") -> int:
-    """`airflow standalone` with the DAGs against this COP_HOME; prints the URL and the login first."""
+COMPONENTS = ("scheduler", "dag-processor", "triggerer", "api-server")
+RESTART_DELAY_SECONDS = 5
+
+
+def run_standalone(port: int = 8080, metadata: str = "postgres", stop: "threading.Event | None" = None) -> int:
+    """Airflow's components (as `airflow standalone` starts them) with the DAGs against this COP_HOME,
+    supervised: a component that exits (the scheduler does when its database goes away, e.g. during a
+    `cop db stop` / `cop db start`) is restarted once the database answers again, with a line saying
+    so. Prints the URL and the login first; Ctrl-C (or `stop`) ends every component."""
+    import threading
+
     if port in LOG_SERVER_PORTS:
         raise ValueError(f"port {port} is taken by Airflow's own log servers ({LOG_SERVER_PORTS}); choose another")
     env = _child_env(metadata)
     env["AIRFLOW__API__PORT"] = str(port)
     env["AIRFLOW__API__BASE_URL"] = f"http://localhost:{port}"
+    env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] = f"http://localhost:{port}/execution/"
     from cop.inbox import ensure_inboxes
     from cop.registry import load_registry
 
     ensure_inboxes(load_registry().province_codes)
+    logs = state_dir("airflow") / "component-logs"
+    logs.mkdir(exist_ok=True)
     print(f"Airflow UI:  http://localhost:{port}\nlogin:       {ADMIN_USER} / {admin_password()}\n"
           f"COP_HOME:    {cop_home()}\ninboxes:     {state_dir('inbox')}/<PROVINCE>/\n"
           f"metadata db: {env['AIRFLOW__DATABASE__SQL_ALCHEMY_CONN'].split('@')[-1]}\n"
+          f"logs:        {logs}/<component>.log\n"
+          "DAGs:        active from the start (not paused), no catch-up runs: cop_monthly_returns runs daily at\n"
+          "             18:00 PKT and on 'Trigger'; cop_warehouse_build when a file was accepted\n"
           "Ctrl-C stops Airflow.", flush=True)
-    process = subprocess.Popen([_airflow_bin(), "standalone"], env=env)
+    stop = stop or threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        import signal
+
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())  # a terminated `cop airflow` ends its components
+    processes = {name: _start_component(name, env, logs) for name in COMPONENTS}
     try:
-        return process.wait()
+        while not stop.wait(1):
+            for name, process in processes.items():
+                if process.poll() is not None:
+                    processes[name] = _restart_component(name, process.returncode, env, logs, stop)
     except KeyboardInterrupt:
-        process.terminate()
-        return process.wait()
+        pass
+    finally:
+        for process in processes.values():
+            if process is not None and process.poll() is None:
+                process.terminate()
+        for process in processes.values():
+            if process is not None:
+                process.wait()
+    return 0
+
+
+def _start_component(name: str, env: dict[str, str], logs: Path) -> subprocess.Popen:
+    with (logs / f"{name}.log").open("ab") as log:
+        return subprocess.Popen([_airflow_bin(), name], env=env, stdout=log, stderr=subprocess.STDOUT)
+
+
+def _restart_component(name: str, code: int, env: dict[str, str], logs: Path, stop) -> subprocess.Popen | None:
+    """Wait until the metadata database answers, then start the component again."""
+    print(f"airflow {name} exited (code {code}; see {logs / (name + '.log')}); restarting it once the "
+          "database answers", flush=True)
+    while not _metadata_reachable(env):
+        if stop.wait(RESTART_DELAY_SECONDS):
+            return None
+    print(f"database reachable: airflow {name} restarted", flush=True)
+    return _start_component(name, env, logs)
+
+
+def _metadata_reachable(env: dict[str, str]) -> bool:
+    url = env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
+    if url.startswith("sqlite"):
+        return True
+    import psycopg
+
+    try:
+        with psycopg.connect(url.replace("postgresql+psycopg2://", "postgresql://", 1), connect_timeout=3):
+            return True
+    except psycopg.OperationalError:
+        return False
 
 
 # ---------------------------------------------------------------- dag.test() in a child process
@@ -203,6 +268,8 @@ def _describe_dags() -> None:
                                                                           if hasattr(dag.timetable, "summary")
                                                                           else dag.timetable),
             "params": sorted(dag.params.keys()), "max_active_runs": dag.max_active_runs,
+            "start_date": str(dag.start_date) if dag.start_date else None,
+            "run_immediately": getattr(dag.timetable, "run_immediately", None),
             "doc_md": bool(dag.doc_md), "tags": sorted(dag.tags),
             "tasks": {t.task_id: {"retries": t.retries, "trigger_rule": str(getattr(t.trigger_rule, "value",
                                                                                     t.trigger_rule)),

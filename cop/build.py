@@ -38,6 +38,7 @@ class BuildResult:
     warnings: list[str] = field(default_factory=list)        # dbt warnings (deprecations included)
     deprecations: list[str] = field(default_factory=list)
     error: str | None = None                                  # dbt could not run at all
+    nodes: list[dict] = field(default_factory=list)           # every node run: type, name, status, message
 
     def summary(self) -> str:
         counts = ", ".join(f"{count} {status}" for status, count in sorted(self.statuses.items()))
@@ -86,13 +87,15 @@ def _is_deprecation(event_name: str) -> bool:
     return "Deprecat" in event_name
 
 
-def run_dbt(command: Sequence[str], target_path: Path | None = None) -> BuildResult:
-    """Run one dbt command (e.g. ["build", "--full-refresh"]) on this COP_HOME's warehouse."""
+def run_dbt(command: Sequence[str], target_path: Path | None = None, quiet: bool = False) -> BuildResult:
+    """Run one dbt command (e.g. ["build", "--full-refresh"]) on this COP_HOME's warehouse. `quiet`
+    keeps dbt's console to its errors (its full log is in COP_HOME/dbt/logs): for Airflow task logs,
+    where dbt's closing 'ERROR=0' tally reads as a red error line under a green task."""
     from dbt.cli.main import dbtRunner
 
     url = db.role_url(security.TRANSFORM_ROLE)
     dbt_home = state_dir("dbt")
-    args = [*command, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+    args = [*(["--quiet", "--no-use-colors"] if quiet else []), *command, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
             "--target-path", str(target_path or dbt_home / "target"), "--log-path", str(dbt_home / "logs")]
     result = BuildResult(success=False, command=list(command), seconds=0.0)
 
@@ -113,13 +116,16 @@ def run_dbt(command: Sequence[str], target_path: Path | None = None) -> BuildRes
     for node_result in getattr(outcome.result, "results", None) or []:
         status = str(getattr(node_result.status, "value", node_result.status))
         result.statuses[status] = result.statuses.get(status, 0) + 1
+        kind = getattr(node_result.node, "resource_type", "")
+        result.nodes.append({"type": str(getattr(kind, "value", kind)), "status": status,
+                             "name": node_result.node.name, "message": (node_result.message or "").strip()})
         if status in FAILED_STATUSES:
             result.failures.append(f"{node_result.node.unique_id}: {(node_result.message or '').strip()}")
     result.success = bool(outcome.success) and not result.failures and result.error is None
     return result
 
 
-def build(full_refresh: bool = False, select: str | Sequence[str] | None = None) -> BuildResult:
+def build(full_refresh: bool = False, select: str | Sequence[str] | None = None, quiet: bool = False) -> BuildResult:
     """`dbt build`: snapshot the registry, build staging -> intermediate -> marts, run every test.
     With full_refresh, incremental facts are rebuilt from raw (the numbers must not change).
     `select` (dbt selection syntax) builds part of the project, with only the tests whose every
@@ -132,7 +138,7 @@ def build(full_refresh: bool = False, select: str | Sequence[str] | None = None)
     if select:
         command += ["--select", *([select] if isinstance(select, str) else select),
                     "--indirect-selection", "buildable"]
-    return run_dbt(command)
+    return run_dbt(command, quiet=quiet)
 
 
 RAW_TABLES_READ_BY_THE_BUILD = (("raw", "submissions"), ("raw", "return_rows"), ("raw", "return_values"),

@@ -52,13 +52,17 @@ def check_period(text: str):
 
 
 @db_app.command("start")
-def db_start() -> None:
+def db_start(
+    port: Optional[int] = typer.Option(None, "--port", min=1, max=65535,
+                                       help="Move the embedded server to this port for good (default: keep "
+                                            "the port it has had since it was created)."),
+) -> None:
     """Start the embedded PostgreSQL under COP_HOME (or check COP_DATABASE_URL) and apply migrations."""
     try:
-        url = database.start()
+        url = database.start(port=port)
     except database.DatabaseError as exc:
         fail(str(exc))
-    console.print(f"database ready: {url}")
+    console.print(f"database ready: {database.redacted(url)}  (`cop db url --show-password` for the password)")
 
 
 @db_app.command("stop")
@@ -78,20 +82,27 @@ def db_status() -> None:
         print(f"pid: {status.pid}")
     if status.data_dir:
         print(f"data: {status.data_dir}")
-    print(f"url: {status.url}")
+    print(f"url: {database.redacted(status.url)}")
     raise typer.Exit(0 if status.running else 1)
 
 
+SHOW_PASSWORD = typer.Option(False, "--show-password", help="Print the password in the URL (else ****).")
+
+
 @db_app.command("url")
-def db_url() -> None:
-    """Print the connection URL (starting the embedded server if needed)."""
-    print(database.database_url())
+def db_url(show_password: bool = SHOW_PASSWORD) -> None:
+    """Print the connection URL of the running database (exit 1 when it is stopped; it is not started)."""
+    try:
+        url = database.database_url()
+    except database.DatabaseError as exc:
+        fail(str(exc), 1)
+    print(url if show_password else database.redacted(url))
 
 
 @db_app.command("roles")
-def db_roles() -> None:
+def db_roles(show_password: bool = SHOW_PASSWORD) -> None:
     """The least-privilege model: each login role, what it is for, its connection limit and settings,
-    and its connection URL (with its password), creating any missing role first."""
+    and its connection URL (the password shown only with --show-password), creating any missing role first."""
     from cop.security import role_model, role_urls
 
     connection_urls = role_urls()
@@ -101,7 +112,44 @@ def db_roles() -> None:
         print(f"{role.role}: {role.purpose}")
         print(f"    {limit}; {', '.join(role.settings) or 'no role settings'}"
               + (f"; member of {', '.join(role.member_of)}" if role.member_of else ""))
-        print(f"    {connection_urls[role.role]}")
+        url = connection_urls[role.role]
+        print(f"    {url if show_password else database.redacted(url)}")
+
+
+@db_app.command("backup")
+def db_backup(
+    out: Optional[Path] = typer.Option(None, "--out", help="Folder to write the backup into "
+                                                           "(default: COP_HOME/backups)."),
+    keep: Optional[int] = typer.Option(None, "--keep", min=1, help="Then delete all but the newest N backups "
+                                                                   "in that folder."),
+) -> None:
+    """Back up the warehouse (pg_dump) with the landing zone's files and the validation reports."""
+    from cop import backup
+
+    try:
+        made = backup.backup(out)
+    except (database.DatabaseError, backup.BackupError) as exc:
+        fail(str(exc), 1)
+    console.print(f"backup written: {made.path} ({made.describe()})")
+    if keep:
+        for old in backup.prune(made.path.parent, keep):
+            console.print(f"removed old backup {old}")
+
+
+@db_app.command("restore")
+def db_restore(
+    path: Path = typer.Argument(..., help="A backup folder written by `cop db backup`."),
+    force: bool = typer.Option(False, "--force", help="Replace a warehouse that already holds submissions."),
+) -> None:
+    """Restore a backup into this COP_HOME's database (replacing its contents) and its landing zone.
+    Rebuild the warehouse afterwards with `cop build --full-refresh`."""
+    from cop import backup
+
+    try:
+        restored = backup.restore(path, force=force)
+    except (database.DatabaseError, backup.BackupError) as exc:
+        fail(str(exc), 1)
+    console.print(f"restored {restored.path} ({restored.describe()}); now run `cop build --full-refresh`")
 
 
 # ---------------------------------------------------------------- reference data
@@ -530,7 +578,7 @@ def serve(
         url = database.role_url(PORTAL_ROLE)  # the portal never needs the administrator's URL
     except database.DatabaseError as exc:
         fail(str(exc))
-    console.print(f"portal on http://{host}:{port} (database {url.rsplit('@', 1)[-1]}); Ctrl+C stops it")
+    console.print(f"portal on http://{host}:{port} (database {database.redacted(url)}); Ctrl+C stops it")
     # X-Forwarded-For and -Proto count only from COP_PORTAL_TRUSTED_PROXIES (portal.addresses).
     proxies = trusted_proxies()
     uvicorn.run("portal.app:create_app", factory=True, host=host, port=port, proxy_headers=bool(proxies),
@@ -539,8 +587,12 @@ def serve(
 
 
 def main() -> None:  # pragma: no cover - console entry point
-    app()
+    try:
+        app()
+    except database.DatabaseStopped as exc:  # any command that needs the database while it is stopped
+        console.print(f"[red]error:[/red] {exc}")
+        raise SystemExit(1)
 
 
 if __name__ == "__main__":  # pragma: no cover
-    app()
+    main()

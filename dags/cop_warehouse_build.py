@@ -20,6 +20,9 @@ models itself; one Airflow task per model would only add minutes of overhead). T
 scores and rankings of the latest complete year are refreshed (skipped, with the reason, while no
 calendar year is complete) and the dbt docs regenerated. `full_refresh` rebuilds the
 incremental facts from raw (the numbers must not change).
+
+**Review**: the run's **Review** tab says what dbt built, tested and skipped (and why), and the
+rankings' outcome or the reason they were skipped.
 """
 
 
@@ -39,13 +42,16 @@ def cop_warehouse_build():
     def dbt_build() -> dict:
         from cop.orchestration import build_warehouse
 
-        return build_warehouse(full_refresh=bool(get_current_context()["params"]["full_refresh"]))
+        context = get_current_context()
+        return build_warehouse(full_refresh=bool(context["params"]["full_refresh"]), dag_id=context["ti"].dag_id,
+                               run_id=context["ti"].run_id)
 
     @task
     def refresh_rankings() -> dict:
         from cop.orchestration import refresh_rankings as refresh
 
-        result = refresh()
+        ti = get_current_context()["ti"]
+        result = refresh(ti.dag_id, ti.run_id)
         if "skipped" in result:
             raise AirflowSkipException(result["skipped"])
         return result
@@ -54,7 +60,8 @@ def cop_warehouse_build():
     def dbt_docs() -> str:
         from cop.orchestration import generate_warehouse_docs
 
-        return generate_warehouse_docs()
+        ti = get_current_context()["ti"]
+        return generate_warehouse_docs(ti.dag_id, ti.run_id)
 
     built = dbt_build()
     built >> refresh_rankings()

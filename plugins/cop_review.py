@@ -1,9 +1,13 @@
 """Airflow UI plugin: the run summaries of the COP pipeline, inside the Airflow UI.
 
-Adds a "Review" tab to every DAG run page and a "Province review" tab to every task instance page
-(Airflow 3.1+ external views, shown in an iframe), served by a small FastAPI app mounted in the
-api-server at /cop-review. Pages need an Airflow login (the api-server's JWT cookie) with read
-access to the DAG's runs; files are served only from COP_HOME's runs/, validation/ and reminders/.
+Adds a "Review" tab to every DAG run page (an Airflow 3.1+ external view, shown in an iframe),
+served by a small FastAPI app mounted in the api-server at /cop-review: for a monthly run, one line
+per province, problems first, built live from the run's journals while it goes on; for the
+warehouse build, what dbt built, tested and skipped and why. There is no task-level tab: Airflow
+shows a task view on every task of every DAG, and a province tab on tasks that have no province
+only misleads; a province task's label names the province and its outcome instead. Pages need an
+Airflow login (the api-server's JWT cookie) with read access to the DAG's runs; files are served
+only from COP_HOME's runs/, validation/ and reminders/.
 """
 from __future__ import annotations
 
@@ -36,9 +40,11 @@ def _relative_link(up: int):
     return lambda relative: "../" * up + "files/" + relative
 
 
-def _no_summary(dag_id: str, run_id: str) -> HTMLResponse:
-    return HTMLResponse(f"<p style='font-family:sans-serif'>No review summary recorded for this run yet "
-                        f"({dag_id}). The monthly returns DAG writes one when its summarise task runs.</p>")
+def _no_review(dag_id: str) -> HTMLResponse:
+    return HTMLResponse(f"<p style='font-family:sans-serif'>Nothing to review in this run of {dag_id} yet. The "
+                        "monthly returns runs show their provinces here as soon as a province task starts, and "
+                        "the warehouse build what it built, tested and skipped; other DAGs say what they did "
+                        "in their task logs.</p>")
 
 
 def create_app() -> FastAPI:
@@ -48,28 +54,14 @@ def create_app() -> FastAPI:
     def run_page(dag_id: str, run_id: str):
         from cop import review
 
-        summary = review.read_run_summary(dag_id, run_id)
-        if summary is None:
-            return _no_summary(dag_id, run_id)
-        return HTMLResponse(review.render_html(summary, link=_relative_link(2)))
-
-    @app.get("/runs/{dag_id}/{run_id}/{task_id}/{map_index}", response_class=HTMLResponse,
-             dependencies=[_requires_run_access()])
-    def task_page(dag_id: str, run_id: str, task_id: str, map_index: str):
-        from cop import review
-        from cop.registry import load_registry
-
-        summary = review.read_run_summary(dag_id, run_id)
-        index = int(map_index) if map_index.lstrip("-").isdigit() else -1
-        province = review.province_for_map_index(dag_id, run_id, index) if index >= 0 else None
-        if province is None:
-            if summary is None:
-                return _no_summary(dag_id, run_id)
-            return HTMLResponse(review.render_html(summary, link=_relative_link(4)))
-        live = review.province_summary(dag_id, run_id, province, load_registry().province(province).province_name)
-        summary = summary or review.RunSummary(dag_id, run_id, [live])
-        return HTMLResponse(review.render_html(summary, link=_relative_link(4), provinces=[live],
-                                               title=f"{dag_id} - {run_id} - {live.headline}"))
+        summary = review.live_run_summary(dag_id, run_id)
+        if summary is not None:
+            live = review.read_run_summary(dag_id, run_id) is None
+            return HTMLResponse(review.render_html(summary, link=_relative_link(2), live=live))
+        steps = review.recorded_steps(dag_id, run_id)
+        if steps:
+            return HTMLResponse(review.render_steps_html(dag_id, run_id, steps))
+        return _no_review(dag_id)
 
     @app.get("/reminders", response_class=HTMLResponse, dependencies=[_requires_login()])
     def reminders():
@@ -108,8 +100,6 @@ class CopReviewPlugin(AirflowPlugin):
     external_views = [
         {"name": "Review", "href": f"{PREFIX}/runs/{{DAG_ID}}/{{RUN_ID}}", "destination": "dag_run",
          "url_route": "cop_review_run"},
-        {"name": "Province review", "href": f"{PREFIX}/runs/{{DAG_ID}}/{{RUN_ID}}/{{TASK_ID}}/{{MAP_INDEX}}",
-         "destination": "task_instance", "url_route": "cop_review_task"},
         {"name": "COP reminders", "href": f"{PREFIX}/reminders", "destination": "nav", "category": "browse",
          "url_route": "cop_reminders"},
     ]

@@ -69,7 +69,10 @@ def unit_months(conn: psycopg.Connection, year: int, fields: list[str]) -> pd.Da
     """The year's reported unit-months from marts.fct_unit_month (NaN = unknown, never zero)."""
     query = sql.SQL("select unit_code, province_code, district_key, month, population, {fields} "
                     "from marts.fct_unit_month "
-                    "where month >= make_date(%s, 1, 1) and month < make_date(%s + 1, 1, 1)").format(
+                    "where month >= make_date(%s, 1, 1) and month < make_date(%s + 1, 1, 1) "
+                    # A fixed order: floating-point sums depend on it, and a rebuilt warehouse (a restore)
+                    # stores the rows in another physical order; the same data must rank the same.
+                    "order by unit_code, month").format(
         fields=sql.SQL(", ").join(sql.Identifier(f) for f in fields))
     frame = _frame(conn, query, (year, year))
     frame["month"] = pd.to_datetime(frame["month"])

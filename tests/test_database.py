@@ -25,8 +25,8 @@ def test_two_homes_run_two_independent_servers(tmp_path):
     try:
         cop(home_a, "db", "start")
         cop(home_b, "db", "start")
-        url_a = cop(home_a, "db", "url").stdout.strip()
-        url_b = cop(home_b, "db", "url").stdout.strip()
+        url_a = cop(home_a, "db", "url", "--show-password").stdout.strip()
+        url_b = cop(home_b, "db", "url", "--show-password").stdout.strip()
         assert url_a != url_b
         with psycopg.connect(url_a, autocommit=True) as conn:
             conn.execute("create table public.only_in_a (x int)")
@@ -42,6 +42,33 @@ def test_two_homes_run_two_independent_servers(tmp_path):
     finally:
         cop(home_a, "db", "stop", check=False)
         cop(home_b, "db", "stop", check=False)
+
+
+@pytest.mark.skipif(EXTERNAL_SERVER, reason="tests the embedded server")
+def test_the_database_keeps_its_port_and_stays_stopped_until_asked(tmp_path):
+    home = tmp_path / "home"
+    try:
+        started = cop(home, "db", "start")
+        url = cop(home, "db", "url", "--show-password").stdout.strip()
+        password = psycopg.conninfo.conninfo_to_dict(url)["password"]
+        for _ in range(5):  # client connections leave TIME_WAIT sockets on the port after the server stops
+            with psycopg.connect(url) as conn:
+                conn.execute("select 1")
+        cop(home, "db", "stop")
+
+        for command in (["db", "url"], ["submissions"], ["users", "list"]):
+            refused = cop(home, *command, check=False)
+            assert refused.returncode == 1, command
+            assert "is stopped" in refused.stderr and "cop db start" in refused.stderr, command
+        assert cop(home, "db", "status", check=False).returncode == 1, "no command started it behind our back"
+
+        restarted = cop(home, "db", "start")
+        assert cop(home, "db", "url", "--show-password").stdout.strip() == url, "same port, same URL"
+        status = cop(home, "db", "status")
+        shown = started.stdout + started.stderr + restarted.stderr + status.stdout + cop(home, "db", "url").stdout
+        assert password not in shown and "****" in shown, "no password printed unless asked"
+    finally:
+        cop(home, "db", "stop", check=False)
 
 
 def test_migrations_create_raw_and_reference_data(conn):

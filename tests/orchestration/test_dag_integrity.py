@@ -16,7 +16,8 @@ import pytest
 
 from cop.airflow_local import _RESULT
 
-EXPECTED_DAGS = {"cop_monthly_returns", "cop_warehouse_build", "cop_reporting_deadlines", "cop_annual_report"}
+EXPECTED_DAGS = {"cop_monthly_returns", "cop_warehouse_build", "cop_reporting_deadlines", "cop_annual_report",
+                 "cop_backup"}
 
 
 class ConnectionTrap:
@@ -115,3 +116,17 @@ def test_monthly_cycle_wiring(parsed):
     assert set(warehouse["tasks"]) == {"dbt_build", "refresh_rankings", "dbt_docs"}
     assert parsed["dags"]["cop_annual_report"]["params"] == ["year"]
     assert "0 8 1 2 *" in parsed["dags"]["cop_annual_report"]["schedule"]
+
+
+def test_nightly_backup_keeps_a_bounded_number(parsed):
+    backup = parsed["dags"]["cop_backup"]
+    assert "30 1 * * *" in backup["schedule"]
+    assert backup["params"] == ["keep"]
+
+
+def test_cron_dags_make_no_run_for_a_time_already_past(parsed):
+    """Switched on (first start or unpause), a cron DAG waits for its next cron point: no surprise run."""
+    for dag_id in ("cop_monthly_returns", "cop_reporting_deadlines", "cop_annual_report", "cop_backup"):
+        dag = parsed["dags"][dag_id]
+        assert dag["timetable"] == "CronTriggerTimetable", dag_id
+        assert dag["run_immediately"] is False and dag["start_date"] is None, dag_id
