@@ -312,6 +312,75 @@ def report(
         print(f"{label}: {path}")
 
 
+# ---------------------------------------------------------------- federal review of a province-month
+
+month_app = typer.Typer(help="The federal desk's review of a province-month: show, approve, return, unlock.",
+                        no_args_is_help=True)
+app.add_typer(month_app, name="month")
+PROVINCE_ARGUMENT = typer.Argument(..., help="Province code, e.g. SD.")
+PERIOD_ARGUMENT = typer.Argument(..., help="The month, YYYY-MM.")
+REVIEWER_OPTION = typer.Option(..., "--by", help="The federal reviewer's portal account taking the decision.")
+
+
+@month_app.command("show")
+def month_show(province: str = PROVINCE_ARGUMENT, period: str = PERIOD_ARGUMENT) -> None:
+    """The month's state (reporting, review, lock) and everything that happened to it, oldest first."""
+    from cop import approval
+
+    code, month = check_province(province), check_period(period)
+    state = approval.state(code, month)
+    lock = f"locked ({state.lock_reason})" if state.is_locked else (
+        f"unlocked until {state.unlocked_until:%Y-%m-%d %H:%M %Z}" if state.unlocked_until
+        else f"open (locks {state.lock_at:%Y-%m-%d})")
+    print(f"{state.name}: {state.reporting_state}, {state.review_label.lower()}, {lock}"
+          + (f"; returned because: {state.return_reason}" if state.return_reason else ""))
+    for entry in approval.month_log(code, month):
+        version = f" v{entry.version}" if entry.version else ""
+        print(f"  {entry.at:%Y-%m-%d %H:%M %Z}  {entry.event}{version}  by {entry.actor}"
+              + (f": {entry.detail}" if entry.detail else ""))
+
+
+def _decision(action, province: str, period: str, *args, **kwargs) -> None:
+    from cop.approval import ReviewRefused
+
+    code, month = check_province(province), check_period(period)
+    try:
+        state = action(code, month, *args, **kwargs)
+    except ReviewRefused as exc:
+        fail(str(exc), 1)
+    lock = f", locked ({state.lock_reason})" if state.is_locked else (
+        f", unlocked until {state.unlocked_until:%Y-%m-%d %H:%M %Z}" if state.unlocked_until else "")
+    print(f"{state.name}: {state.review_label.lower()}{lock}")
+
+
+@month_app.command("approve")
+def month_approve(province: str = PROVINCE_ARGUMENT, period: str = PERIOD_ARGUMENT, by: str = REVIEWER_OPTION,
+                  note: Optional[str] = typer.Option(None, "--note", help="A note for the audit log.")) -> None:
+    """Approve the month's current version (it locks). Exit 1 when refused."""
+    from cop.approval import approve
+
+    _decision(approve, province, period, by, note)
+
+
+@month_app.command("return")
+def month_return(province: str = PROVINCE_ARGUMENT, period: str = PERIOD_ARGUMENT, by: str = REVIEWER_OPTION,
+                 reason: str = typer.Option(..., "--reason", help="Why: the province reads this and resubmits.")) -> None:
+    """Return the month's current version to the province with a reason. Exit 1 when refused."""
+    from cop.approval import return_month
+
+    _decision(return_month, province, period, by, reason)
+
+
+@month_app.command("unlock")
+def month_unlock(province: str = PROVINCE_ARGUMENT, period: str = PERIOD_ARGUMENT, by: str = REVIEWER_OPTION,
+                 reason: str = typer.Option(..., "--reason", help="Why the locked month may be revised."),
+                 days: int = typer.Option(7, "--days", help="How long the unlock lasts (1-30 days).")) -> None:
+    """Let the province revise a locked month for a limited time. Exit 1 when refused."""
+    from cop.approval import unlock
+
+    _decision(unlock, province, period, by, reason, days=days)
+
+
 @app.command()
 def demo(
     years: int = typer.Option(2, "--years", min=1, max=12, help="Years of sample returns to run through."),
