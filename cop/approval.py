@@ -109,6 +109,16 @@ def state(province: str, period: str | dt.date, at: dt.datetime | None = None) -
         return month_state(conn, province.upper(), month_of(period), at)
 
 
+def returned_months(province: str, at: dt.datetime | None = None) -> list[MonthState]:
+    """The province's months whose current version the federal desk has returned, oldest first."""
+    with db.connect() as conn:
+        first, last = conn.execute("select min(period), max(period) from raw.submissions where province_code = %s",
+                                   (province,)).fetchone()
+        if first is None:
+            return []
+        return [m for m in month_states(conn, first, last, at, province) if m.review_state == "returned"]
+
+
 def month_log(province: str, period: str | dt.date) -> list[LogEntry]:
     """The audit trail of a province-month: files received and decisions taken, oldest first."""
     with db.connect() as conn:

@@ -22,7 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cop import db
 from cop.spec import load_form
-from portal import accounts, federal, province
+from portal import accounts, federal, province, review
 from portal.web import (LOGIN_CSRF_COOKIE, SESSION_COOKIE, STATIC_DIR, Refused, Settings, SignInRequired,
                         check_csrf, client_ip, current_session, login_csrf_ok, new_login_csrf, render)
 
@@ -91,6 +91,7 @@ def create_app(clock: Callable[[], dt.datetime] | None = None, secure_cookies: b
     _add_sign_in_routes(app, settings)
     app.include_router(province.router)
     app.include_router(federal.router)
+    app.include_router(review.router)
     return app
 
 
