@@ -381,6 +381,78 @@ def month_unlock(province: str = PROVINCE_ARGUMENT, period: str = PERIOD_ARGUMEN
     _decision(unlock, province, period, by, reason, days=days)
 
 
+# ---------------------------------------------------------------- releases
+
+release_app = typer.Typer(help="Published releases: a year's figures frozen at a cut-off, and the report from them.",
+                          no_args_is_help=True)
+app.add_typer(release_app, name="release")
+RELEASE_ARGUMENT = typer.Argument(..., help="The release: its label (2025-r1) or id.")
+
+
+@release_app.command("create")
+def release_create(
+    year: int = typer.Option(..., "--year", help="The year to release."),
+    by: Optional[str] = typer.Option(None, "--by", help="Who releases it (default: your user name)."),
+    note: Optional[str] = typer.Option(None, "--note", help="What the release is for."),
+    report: bool = typer.Option(True, "--report/--no-report", help="Also write the report and rankings from it."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Folder for the report (default COP_HOME/reports/release-LABEL)."),
+) -> None:
+    """Build, score and freeze a year as a new release; then write its report. Exit 1 when it cannot."""
+    import getpass
+
+    from cop import release
+
+    try:
+        created = release.create_release(year, by or _user_name(getpass), note=note)
+        print(f"release {created.label} (id {created.release_id}): {created.year} as of "
+              f"{created.cut_off:%Y-%m-%d %H:%M %Z}, scoring run {created.scoring_run_id}")
+        if report:
+            for label, path in release.write_release_report(created.release_id, out).items():
+                print(f"{label}: {path}")
+    except release.ReleaseError as exc:
+        fail(str(exc), 1)
+
+
+@release_app.command("list")
+def release_list(year: Optional[int] = typer.Option(None, "--year", help="Only this year.")) -> None:
+    """Every release: label, id, year, cut-off, scoring run, who released it."""
+    from cop.release import list_releases
+
+    print("label\tid\tyear\tcut_off\tscoring_run\tby\tnote")
+    for r in list_releases(year):
+        print(f"{r.label}\t{r.release_id}\t{r.year}\t{r.cut_off:%Y-%m-%d %H:%M %Z}\t{r.scoring_run_id}\t"
+              f"{r.created_by}\t{r.note or ''}")
+
+
+@release_app.command("report")
+def release_report(key: str = RELEASE_ARGUMENT,
+                   out: Optional[Path] = typer.Option(None, "--out", help="Folder (default COP_HOME/reports/release-LABEL).")) -> None:
+    """Write (again) the report and rankings of a release; exit 1 unless every file is byte-identical to the
+    one first published."""
+    from cop import release
+
+    try:
+        for label, path in release.write_release_report(key, out).items():
+            print(f"{label}: {path}")
+    except release.ReleaseError as exc:
+        fail(str(exc), 1)
+
+
+@release_app.command("revisions")
+def release_revisions(key: str = RELEASE_ARGUMENT) -> None:
+    """The months of the release's year revised since: they show in the next release, never in this one."""
+    from cop import release
+
+    try:
+        revisions = release.revisions_since(key)
+    except release.ReleaseError as exc:
+        fail(str(exc), 1)
+    print("province\tperiod\treleased\tcurrent")
+    for r in revisions:
+        released = f"v{r.released_version} ({r.released_submission_id})" if r.released_version else "none"
+        print(f"{r.province_code}\t{r.period:%Y-%m}\t{released}\tv{r.current_version} ({r.current_submission_id})")
+
+
 @app.command()
 def demo(
     years: int = typer.Option(2, "--years", min=1, max=12, help="Years of sample returns to run through."),

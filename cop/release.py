@@ -18,6 +18,7 @@ import datetime as dt
 import hashlib
 import io
 import re
+import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -237,12 +238,15 @@ def write_release_report(key: str | int, out_dir: Path | None = None) -> dict[st
 
     release = get_release(key)
     out_dir = Path(out_dir or state_dir("reports") / f"release-{release.label}")
-    written = write_annual_report(year=release.year, out_dir=out_dir, release=release.source)
-    for path in written.values():
-        if path.suffix == ".xlsx":
-            pin_zip_times(path, release.cut_off)
-    _record_or_compare(release, written)
-    return written
+    out_dir.mkdir(parents=True, exist_ok=True)
+    # Written aside first: a file that differs from the published one must not replace it.
+    with tempfile.TemporaryDirectory(dir=out_dir, prefix=".writing-") as scratch:
+        written = write_annual_report(year=release.year, out_dir=Path(scratch), release=release.source)
+        for path in written.values():
+            if path.suffix == ".xlsx":
+                pin_zip_times(path, release.cut_off)
+        _record_or_compare(release, written)
+        return {label: path.replace(out_dir / path.name) for label, path in written.items()}
 
 
 def _record_or_compare(release: Release, written: dict[str, Path]) -> None:

@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -115,3 +116,11 @@ def test_monthly_cycle_wiring(parsed):
     assert set(warehouse["tasks"]) == {"dbt_build", "refresh_rankings", "dbt_docs"}
     assert parsed["dags"]["cop_annual_report"]["params"] == ["year"]
     assert "0 8 1 2 *" in parsed["dags"]["cop_annual_report"]["schedule"]
+
+
+def test_only_the_annual_dag_makes_a_release_and_reports_from_it(parsed):
+    assert set(parsed["dags"]["cop_annual_report"]["tasks"]) == {"create_release", "annual_report"}
+    dags = Path(__file__).parents[2] / "dags"
+    for path in dags.glob("*.py"):
+        if path.name != "cop_annual_report.py":
+            assert "release" not in path.read_text(encoding="utf-8"), path.name
