@@ -298,7 +298,8 @@ def report(
     out: Path = typer.Option(..., "--out", help="Folder to write the report and the rankings into."),
     refresh: bool = typer.Option(True, "--refresh/--no-refresh", help="Refresh the rankings of the year first."),
 ) -> None:
-    """Write the annual report (HTML and PDF) and the rankings (CSV, XLSX) for a year."""
+    """A draft annual report (HTML and PDF) and rankings (CSV, XLSX) from the current figures; the published
+    one comes from a release (`cop release create --year Y`)."""
     from reporting.annual import write_annual_report
     from reporting.rankings import RankingError, refresh_rankings
 

@@ -201,9 +201,13 @@ def lock_month(conn: psycopg.Connection, province: str, month: dt.date) -> None:
 
 def _lock_refusal(conn: psycopg.Connection, province: str, month: dt.date, at: dt.datetime) -> str | None:
     """Why a new version of the month cannot be taken now (review.month_states decides), or None."""
+    # Judged when the file was received, but never before the desk's latest decision on the month: a file
+    # stamped last week (a drop folder keeps its upload time) cannot slip into a month approved yesterday.
     locked, reason, lock_at, version = conn.execute(
-        "select is_locked, lock_reason, lock_at, current_version from review.month_states(%s, %s, %s) "
-        "where province_code = %s", (month, month, at, province)).fetchone()
+        "select is_locked, lock_reason, lock_at, current_version from review.month_states(%(month)s, %(month)s, "
+        "greatest(%(at)s, (select max(at) from review.actions where province_code = %(province)s "
+        "and period = %(month)s and action <> 'refuse_revision'))) where province_code = %(province)s",
+        {"month": month, "at": at, "province": province}).fetchone()
     if not locked:
         return None
     name = f"{province} {format_period(month)}"

@@ -11,7 +11,9 @@ screen and the annual report agree once the warehouse is rebuilt:
   - a unit is on time when an accepted version first carried its row before due_at.
 A province-month is on time / late by its first accepted version, "rejected" when files came but
 none was accepted, "missing" when nothing came and the due date has passed, and "not yet due"
-before that. "Revised" marks a month with more than one accepted version.
+before that. "Revised" marks a month with more than one accepted version. These states, the federal
+review (received, approved, returned) and the lock come from review.month_states, the one definition
+shared with the intake, the reminders and the completeness mart.
 """
 from __future__ import annotations
 
@@ -34,7 +36,6 @@ STATE_LABELS = {
     "missing": "Missing",
     "not_due": "Not yet due",
 }
-DUE_TIME_ZONE = "Asia/Karachi"  # dbt_project var due_time_zone
 
 
 @dataclass
@@ -125,6 +126,9 @@ class StatusMatrix:
 
     def total(self, state: str) -> int:
         return sum(p.count(state) for p in self.provinces)
+
+    def review_total(self, review_state: str) -> int:
+        return sum(1 for p in self.provinces for c in p.cells if c.review_state == review_state)
 
     @property
     def revised(self) -> int:

@@ -88,6 +88,14 @@ def test_a_received_month_locks_by_date_and_an_unlock_expires(review_database):
         send(month, 4, at("2025-04-14", 10))
 
 
+def test_a_file_stamped_before_the_approval_cannot_slip_into_the_approved_month(review_database):
+    month = dt.date(2025, 2, 1)
+    send(month, 1, at("2025-03-05"))
+    approval.approve("SD", month, "reviewer", at=at("2025-03-08"))
+    with pytest.raises(MonthLocked, match="approved it"):  # a drop-folder file uploaded on the 6th, taken on the 9th
+        send(month, 2, at("2025-03-06"))
+
+
 def test_decisions_that_make_no_sense_are_refused_and_nothing_is_recorded(review_database, conn):
     rejected_month, missing_month = dt.date(2025, 5, 1), dt.date(2025, 6, 1)
     broken = b"this is not a return\n"
