@@ -124,3 +124,19 @@ def test_the_audit_log_cannot_be_rewritten(review_database, conn):
 
     with pytest.raises(psycopg.errors.RaiseException, match="audit log"):
         conn.execute("delete from review.actions")
+
+
+def test_the_lock_delay_comes_from_the_form_and_a_province_may_set_its_own(tmp_path):
+    from cop.paths import SPEC_DIR
+    from cop.spec import SpecError, load_amendment, load_form, parse_amendment
+
+    form = load_form()
+    assert form.default_lock_after_days == 60 and load_amendment("SD").lock_after_days == 60
+    own = tmp_path / "SD.yaml"
+    own.write_text((SPEC_DIR / "amendments" / "SD.yaml").read_text(encoding="utf-8") + "lock_after_days: 90\n",
+                   encoding="utf-8")
+    assert parse_amendment(own, form).lock_after_days == 90
+    own.write_text(own.read_text(encoding="utf-8").replace("lock_after_days: 90", "lock_after_days: -1"),
+                   encoding="utf-8")
+    with pytest.raises(SpecError, match="lock_after_days"):
+        parse_amendment(own, form)
