@@ -353,7 +353,8 @@ def report(
     out: Path = typer.Option(..., "--out", help="Folder to write the report and the rankings into."),
     refresh: bool = typer.Option(True, "--refresh/--no-refresh", help="Refresh the rankings of the year first."),
 ) -> None:
-    """Write the annual report (HTML and PDF) and the rankings (CSV, XLSX) for a year."""
+    """A draft annual report (HTML and PDF) and rankings (CSV, XLSX) from the current figures; the published
+    one comes from a release (`cop release create --year Y`)."""
     from reporting.annual import write_annual_report
     from reporting.rankings import RankingError, refresh_rankings
 
@@ -365,6 +366,147 @@ def report(
         fail(str(exc), 1)
     for label, path in written.items():
         print(f"{label}: {path}")
+
+
+# ---------------------------------------------------------------- federal review of a province-month
+
+month_app = typer.Typer(help="The federal desk's review of a province-month: show, approve, return, unlock.",
+                        no_args_is_help=True)
+app.add_typer(month_app, name="month")
+PROVINCE_ARGUMENT = typer.Argument(..., help="Province code, e.g. SD.")
+PERIOD_ARGUMENT = typer.Argument(..., help="The month, YYYY-MM.")
+REVIEWER_OPTION = typer.Option(..., "--by", help="The federal reviewer's portal account taking the decision.")
+
+
+@month_app.command("show")
+def month_show(province: str = PROVINCE_ARGUMENT, period: str = PERIOD_ARGUMENT) -> None:
+    """The month's state (reporting, review, lock) and everything that happened to it, oldest first."""
+    from cop import approval
+
+    code, month = check_province(province), check_period(period)
+    state = approval.state(code, month)
+    lock = f"locked ({state.lock_reason})" if state.is_locked else (
+        f"unlocked until {state.unlocked_until:%Y-%m-%d %H:%M %Z}" if state.unlocked_until
+        else f"open (locks {state.lock_at:%Y-%m-%d})")
+    print(f"{state.name}: {state.reporting_state}, {state.review_label.lower()}, {lock}"
+          + (f"; returned because: {state.return_reason}" if state.return_reason else ""))
+    for entry in approval.month_log(code, month):
+        version = f" v{entry.version}" if entry.version else ""
+        print(f"  {entry.at:%Y-%m-%d %H:%M %Z}  {entry.event}{version}  by {entry.actor}"
+              + (f": {entry.detail}" if entry.detail else ""))
+
+
+def _decision(action, province: str, period: str, *args, **kwargs) -> None:
+    from cop.approval import ReviewRefused
+
+    code, month = check_province(province), check_period(period)
+    try:
+        state = action(code, month, *args, **kwargs)
+    except ReviewRefused as exc:
+        fail(str(exc), 1)
+    lock = f", locked ({state.lock_reason})" if state.is_locked else (
+        f", unlocked until {state.unlocked_until:%Y-%m-%d %H:%M %Z}" if state.unlocked_until else "")
+    print(f"{state.name}: {state.review_label.lower()}{lock}")
+
+
+@month_app.command("approve")
+def month_approve(province: str = PROVINCE_ARGUMENT, period: str = PERIOD_ARGUMENT, by: str = REVIEWER_OPTION,
+                  note: Optional[str] = typer.Option(None, "--note", help="A note for the audit log.")) -> None:
+    """Approve the month's current version (it locks). Exit 1 when refused."""
+    from cop.approval import approve
+
+    _decision(approve, province, period, by, note)
+
+
+@month_app.command("return")
+def month_return(province: str = PROVINCE_ARGUMENT, period: str = PERIOD_ARGUMENT, by: str = REVIEWER_OPTION,
+                 reason: str = typer.Option(..., "--reason", help="Why: the province reads this and resubmits.")) -> None:
+    """Return the month's current version to the province with a reason. Exit 1 when refused."""
+    from cop.approval import return_month
+
+    _decision(return_month, province, period, by, reason)
+
+
+@month_app.command("unlock")
+def month_unlock(province: str = PROVINCE_ARGUMENT, period: str = PERIOD_ARGUMENT, by: str = REVIEWER_OPTION,
+                 reason: str = typer.Option(..., "--reason", help="Why the locked month may be revised."),
+                 days: int = typer.Option(7, "--days", help="How long the unlock lasts (1-30 days).")) -> None:
+    """Let the province revise a locked month for a limited time. Exit 1 when refused."""
+    from cop.approval import unlock
+
+    _decision(unlock, province, period, by, reason, days=days)
+
+
+# ---------------------------------------------------------------- releases
+
+release_app = typer.Typer(help="Published releases: a year's figures frozen at a cut-off, and the report from them.",
+                          no_args_is_help=True)
+app.add_typer(release_app, name="release")
+RELEASE_ARGUMENT = typer.Argument(..., help="The release: its label (2025-r1) or id.")
+
+
+@release_app.command("create")
+def release_create(
+    year: int = typer.Option(..., "--year", help="The year to release."),
+    by: Optional[str] = typer.Option(None, "--by", help="Who releases it (default: your user name)."),
+    note: Optional[str] = typer.Option(None, "--note", help="What the release is for."),
+    report: bool = typer.Option(True, "--report/--no-report", help="Also write the report and rankings from it."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Folder for the report (default COP_HOME/reports/release-LABEL)."),
+) -> None:
+    """Build, score and freeze a year as a new release; then write its report. Exit 1 when it cannot."""
+    import getpass
+
+    from cop import release
+
+    try:
+        created = release.create_release(year, by or _user_name(getpass), note=note)
+        print(f"release {created.label} (id {created.release_id}): {created.year} as of "
+              f"{created.cut_off:%Y-%m-%d %H:%M %Z}, scoring run {created.scoring_run_id}")
+        if report:
+            for label, path in release.write_release_report(created.release_id, out).items():
+                print(f"{label}: {path}")
+    except release.ReleaseError as exc:
+        fail(str(exc), 1)
+
+
+@release_app.command("list")
+def release_list(year: Optional[int] = typer.Option(None, "--year", help="Only this year.")) -> None:
+    """Every release: label, id, year, cut-off, scoring run, who released it."""
+    from cop.release import list_releases
+
+    print("label\tid\tyear\tcut_off\tscoring_run\tby\tnote")
+    for r in list_releases(year):
+        print(f"{r.label}\t{r.release_id}\t{r.year}\t{r.cut_off:%Y-%m-%d %H:%M %Z}\t{r.scoring_run_id}\t"
+              f"{r.created_by}\t{r.note or ''}")
+
+
+@release_app.command("report")
+def release_report(key: str = RELEASE_ARGUMENT,
+                   out: Optional[Path] = typer.Option(None, "--out", help="Folder (default COP_HOME/reports/release-LABEL).")) -> None:
+    """Write (again) the report and rankings of a release; exit 1 unless every file is byte-identical to the
+    one first published."""
+    from cop import release
+
+    try:
+        for label, path in release.write_release_report(key, out).items():
+            print(f"{label}: {path}")
+    except release.ReleaseError as exc:
+        fail(str(exc), 1)
+
+
+@release_app.command("revisions")
+def release_revisions(key: str = RELEASE_ARGUMENT) -> None:
+    """The months of the release's year revised since: they show in the next release, never in this one."""
+    from cop import release
+
+    try:
+        revisions = release.revisions_since(key)
+    except release.ReleaseError as exc:
+        fail(str(exc), 1)
+    print("province\tperiod\treleased\tcurrent")
+    for r in revisions:
+        released = f"v{r.released_version} ({r.released_submission_id})" if r.released_version else "none"
+        print(f"{r.province_code}\t{r.period:%Y-%m}\t{released}\tv{r.current_version} ({r.current_submission_id})")
 
 
 @app.command()

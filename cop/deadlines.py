@@ -1,10 +1,11 @@
 """Reporting deadlines: who has not reported, or was rejected, once a month's due date has passed.
 
 For each province the month looked at is the latest one whose due date (day `due_day` of the
-following month, from the province's amendment) is over on the day of the check. The check reads
-the intake's own tables (raw.submissions, raw.return_rows), not the marts, so it is right even
-before the warehouse has been rebuilt. Expected units come from the federal registry (units open
-that month).
+following month, from the province's amendment) is over on the day of the check. The month's state
+comes from review.month_states (cop/sql/040_review.sql), the one definition shared with the intake,
+the portal and the completeness mart, read live (not from the marts) so it is right even before the
+warehouse has been rebuilt; a month the federal desk returned is outstanding until resubmitted.
+Expected units come from the federal registry (units open that month).
 
 The reminder report is written to COP_HOME/reminders/<date>/ as markdown, HTML and JSON. Mail goes
 out only when SMTP is configured (COP_SMTP_URL, COP_MAIL_FROM and COP_REMINDER_TO, plus optional
@@ -53,9 +54,15 @@ class ProvinceDeadline:
     rejected_files: int
     missing_units: list[MissingUnit] = field(default_factory=list)
     source_note: str = ""      # a remote source: unreachable, or reachable with nothing published (cop.fetch)
+    reporting_state: str | None = None   # review.month_states: on_time, late, rejected, missing, not_due
+    review_state: str = "awaiting"       # awaiting, received, approved, returned
+    is_locked: bool = False
+    return_reason: str | None = None
 
     @property
     def status(self) -> str:
+        if self.review_state == "returned":
+            return "returned"
         if self.accepted_version is None:
             return "rejected" if self.rejected_files else "not reported"
         return "incomplete" if self.missing_units else "complete"
@@ -70,6 +77,9 @@ class ProvinceDeadline:
 
     def _sentence(self) -> str:
         head = f"{self.province} ({self.province_name}) {self.period}, due {self.due_date}"
+        if self.status == "returned":
+            return (f"{head}: version {self.accepted_version} was returned by the federal desk, to be corrected "
+                    f"and sent again: {self.return_reason}")
         if self.status == "not reported":
             return f"{head}: no return received ({self.days_overdue} days overdue); {self.expected_units} units expected"
         if self.status == "rejected":
@@ -113,11 +123,13 @@ def period_due_by(due_day: int, today: dt.date) -> dt.date:
     return month
 
 
-def _latest_accepted(conn, province: str, month: dt.date) -> tuple[int, int] | None:
+def month_state(conn, province: str, month: dt.date) -> tuple:
+    """(current submission, its version, rejected files, reporting state, review state, locked, return
+    reason) of the province-month now, from review.month_states."""
     return conn.execute(
-        "select submission_id, version from raw.submissions where province_code = %s and period = %s "
-        "and status = 'accepted' order by version desc nulls last, submission_id desc limit 1",
-        (province, month)).fetchone()
+        "select current_submission_id, current_version, rejected_files, reporting_state, review_state, is_locked, "
+        "case when review_state = 'returned' then last_reason end "
+        "from review.month_states(%s, %s, now()) where province_code = %s", (month, month, province)).fetchone()
 
 
 def province_deadline(conn, province: str, today: dt.date) -> ProvinceDeadline:
@@ -128,21 +140,19 @@ def province_deadline(conn, province: str, today: dt.date) -> ProvinceDeadline:
     due_day = load_amendment(province).due_day
     month = period_due_by(due_day, today)
     expected = registry.units_open(province, month)
-    accepted = _latest_accepted(conn, province, month)
-    rejected = conn.execute("select count(*) from raw.submissions where province_code = %s and period = %s "
-                            "and status = 'rejected'", (province, month)).fetchone()[0]
+    current, version, rejected, reporting_state, review_state, locked, reason = month_state(conn, province, month)
     reported: set[str] = set()
-    if accepted:
+    if current:
         reported = {row[0] for row in conn.execute("select unit_code from raw.return_rows where submission_id = %s",
-                                                   (accepted[0],))}
+                                                   (current,))}
     missing = [MissingUnit(u.unit_code, u.unit_name, u.district_code) for u in expected if u.unit_code not in reported]
     due = due_date(month, due_day)
     return ProvinceDeadline(
         province=province, province_name=registry.province(province).province_name, period=format_period(month),
         due_date=due.isoformat(), days_overdue=(today - due).days, expected_units=len(expected),
-        reported_units=len(reported & {u.unit_code for u in expected}),
-        accepted_version=accepted[1] if accepted else None, rejected_files=rejected,
-        missing_units=missing if accepted else [])
+        reported_units=len(reported & {u.unit_code for u in expected}), accepted_version=version,
+        rejected_files=rejected, missing_units=missing if current else [], reporting_state=reporting_state,
+        review_state=review_state, is_locked=locked, return_reason=reason)
 
 
 def check_deadlines(today: dt.date | None = None, provinces: list[str] | None = None) -> ReminderReport:
@@ -172,7 +182,7 @@ def _add_source_notes(conn, statuses: list[ProvinceDeadline]) -> None:
 _HTML = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Reporting reminders {{ r.as_of }}</title>
 <style>body{font-family:system-ui,sans-serif;margin:1.2rem} td,th{border:1px solid #ddd;padding:.3rem .5rem;
 text-align:left;vertical-align:top} table{border-collapse:collapse} .complete{color:#22543d}
-.rejected,.not-reported{color:#9b2c2c;font-weight:bold} .incomplete{color:#744210}</style></head><body>
+.rejected,.not-reported,.returned{color:#9b2c2c;font-weight:bold} .incomplete{color:#744210}</style></head><body>
 <h1>Reporting reminders as of {{ r.as_of }}</h1>
 <table><tr><th>province</th><th>month</th><th>due</th><th>status</th><th>units reported</th><th>missing units</th></tr>
 {% for p in r.provinces %}<tr><td>{{ p.province }} - {{ p.province_name }}</td><td>{{ p.period }}</td>

@@ -440,9 +440,10 @@ def fetch_province(source: Source, periods: list[str], dag_id: str, run_id: str)
     """Look at the source once, take every new complete file of `periods`; never raises FetchFailure
     (the report carries it, with `retry_helps`), so the caller still handles the drop folder."""
     from cop import db
+    from cop.security import LOADER_ROLE
 
     report = FetchReport(source.province, source.describe(), source.channel, list(periods))
-    with db.connect() as conn:
+    with db.connect_as(LOADER_ROLE) as conn:
         try:
             if periods:
                 _fetch(source, periods, dag_id, run_id, conn, report)

@@ -128,9 +128,10 @@ def _due_on(province: str, period: str) -> str:
 def _current_version(province: str, period: str) -> int | None:
     """The month's current accepted version (what a rejected file leaves in place)."""
     from cop import db
+    from cop.security import LOADER_ROLE
     from cop.deadlines import _latest_accepted
 
-    with db.connect() as conn:
+    with db.connect_as(LOADER_ROLE) as conn:
         current = _latest_accepted(conn, province, parse_period(period))
     return current[1] if current else None
 
@@ -191,9 +192,10 @@ def _is_outage(exc: Exception) -> bool:
 
 def _platform_is_up() -> bool:
     from cop import db
+    from cop.security import LOADER_ROLE
 
     try:
-        with db.connect(connect_timeout=10) as conn:
+        with db.connect_as(LOADER_ROLE, connect_timeout=10) as conn:
             conn.execute("select 1")
         probe = state_dir("inbox") / f".probe-{os.getpid()}"
         probe.write_bytes(b"ok")

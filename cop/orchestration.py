@@ -161,15 +161,24 @@ def refresh_rankings(dag_id: str | None = None, run_id: str | None = None) -> di
     return asdict(run)
 
 
-def write_annual_report(year: int | None, run_after=None) -> dict:
-    """The annual report, from reporting.annual (issue 6); by default for the year before the run."""
+def create_release(year: int | None, run_after=None) -> dict:
+    """A new release of the year (by default the year before the run): build, score, freeze (cop.release)."""
+    from cop import release
     from cop.deadlines import parse_as_of
-    from cop.paths import state_dir
-    from reporting.annual import write_annual_report as write
 
     year = int(year) if year else parse_as_of(None, run_after).year - 1
-    outputs = write(year=year, out_dir=state_dir("reports"))
-    return {str(label): str(path) for label, path in dict(outputs or {}).items()}
+    created = release.create_release(year, "airflow:cop_annual_report")
+    log.info("release %s (id %s) of %s, cut-off %s", created.label, created.release_id, year, created.cut_off)
+    return {"release_id": created.release_id, "label": created.label, "year": year,
+            "cut_off": created.cut_off.isoformat()}
+
+
+def write_annual_report(release_id: int) -> dict:
+    """The annual report and rankings of a release, from its frozen tables only (cop.release)."""
+    from cop.release import write_release_report
+
+    outputs = write_release_report(release_id)
+    return {str(label): str(path) for label, path in outputs.items()}
 
 
 def backup_warehouse(keep: int) -> dict:

@@ -94,6 +94,7 @@ class Form:
     version: int
     programme_start: str
     default_due_day: int
+    default_lock_after_days: int
     limits: Limits
     groups: dict[str, str]
     identity: tuple[IdentityField, ...]
@@ -140,6 +141,7 @@ class Amendment:
     name: str
     file: FileFormat
     due_day: int
+    lock_after_days: int
     aliases: dict[str, tuple[str, ...]] = dataclass_field(default_factory=dict)
     omit: tuple[str, ...] = ()
     local_indicators: tuple[Field, ...] = ()
@@ -299,7 +301,8 @@ def parse_form(path: Path) -> Form:
         raise check.fail("programme_start", str(exc)) from exc
     return Form(
         version=check.get(raw, "version", int, "top level"), programme_start=programme_start,
-        default_due_day=check.get(raw, "default_due_day", int, "top level"), limits=limits, groups=groups,
+        default_due_day=check.get(raw, "default_due_day", int, "top level"),
+        default_lock_after_days=check.get(raw, "default_lock_after_days", int, "top level"), limits=limits, groups=groups,
         identity=identity, fields=fields, cross_field_rules=tuple(cross), history_rules=history, rules=rules,
     )
 
@@ -343,9 +346,12 @@ def parse_amendment(path: Path, form: Form) -> Amendment:
     amendment = Amendment(
         province=province, name=check.get(raw, "name", str, "top level"), file=file_format,
         due_day=check.get(raw, "due_day", int, "top level", form.default_due_day),
+        lock_after_days=check.get(raw, "lock_after_days", int, "top level", form.default_lock_after_days),
         aliases=aliases, omit=omit, local_indicators=locals_)
     if not 1 <= amendment.due_day <= 28:
         raise check.fail("due_day", f"must be a day between 1 and 28, found {amendment.due_day}")
+    if amendment.lock_after_days < 0:
+        raise check.fail("lock_after_days", f"must be zero or more days, found {amendment.lock_after_days}")
     _check_alias_collisions(check, amendment, form)
     return amendment
 

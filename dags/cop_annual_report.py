@@ -1,6 +1,6 @@
 """cop_annual_report: the annual report with rankings, yearly and on demand for any year.
 
-Thin wiring only: the task calls cop.orchestration.write_annual_report.
+Thin wiring only: the tasks call cop.orchestration.create_release, then write_annual_report from it.
 """
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ DOC = """
 ### Annual report
 
 Runs on 1 February (Pakistan time), once December's returns are due everywhere, for the year just
-ended; trigger it with `year` for any other year. The report (HTML and PDF) and the rankings are
-written under `COP_HOME/reports/`.
+ended; trigger it with `year` for any other year. It first creates a release of the year (the figures
+frozen at that moment: `cop release list`), then writes the report (HTML and PDF) and the rankings from
+that release alone, under `COP_HOME/reports/release-<label>/`. A later revision goes to the next release.
 """
 
 
@@ -30,13 +31,19 @@ written under `COP_HOME/reports/`.
 )
 def cop_annual_report():
     @task
-    def annual_report() -> dict:
-        from cop.orchestration import write_annual_report
+    def create_release() -> dict:
+        from cop.orchestration import create_release as create
 
         context = get_current_context()
-        return write_annual_report(context["params"]["year"], context["dag_run"].run_after)
+        return create(context["params"]["year"], context["dag_run"].run_after)
 
-    annual_report()
+    @task
+    def annual_report(release: dict) -> dict:
+        from cop.orchestration import write_annual_report
+
+        return write_annual_report(release["release_id"])
+
+    annual_report(create_release())
 
 
 cop_annual_report()

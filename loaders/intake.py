@@ -59,6 +59,10 @@ class MonthBusy(RuntimeError):
     retry_after_seconds = 60
 
 
+class MonthLocked(SubmitError):
+    """A revision of a locked month (approved, or past its lock date): refused, and the refusal audited."""
+
+
 @dataclass
 class Receipt:
     submission_id: int | None
@@ -170,12 +174,19 @@ def submit_file(content: bytes, file_name: str, province: str, period: str | dt.
     _, landed = land(content)
     with db.connect_as(LOADER_ROLE, autocommit=True) as conn:
         with conn.transaction():
-            _lock_month(conn, amendment.province, month)
+            lock_month(conn, amendment.province, month)
             if _is_duplicate(conn, receipt, month):
                 return receipt
-            verdict = _judge(content, amendment, month, received_at)
-            _register(conn, receipt, verdict, month, landed)
-            _pause_if_asked()
+            refusal = _lock_refusal(conn, amendment.province, month, received_at)
+            if refusal is None:
+                verdict = _judge(content, amendment, month, received_at)
+                _register(conn, receipt, verdict, month, landed)
+                _pause_if_asked()
+        if refusal is not None:
+            conn.execute("insert into review.actions (province_code, period, action, actor, reason, at) "
+                         "values (%s, %s, 'refuse_revision', %s, %s, %s)",
+                         (amendment.province, month, submitted_by, f"locked month, file {file_name}", received_at))
+            raise MonthLocked(refusal)
     return receipt
 
 
@@ -195,7 +206,7 @@ def _month(period: str | dt.date) -> dt.date:
         raise SubmitError(str(exc)) from exc
 
 
-def _lock_month(conn: psycopg.Connection, province: str, month: dt.date) -> None:
+def lock_month(conn: psycopg.Connection, province: str, month: dt.date) -> None:
     """Serialise the files of one (province, month) until the caller's transaction ends: a row lock that
     only the intake role can take (an advisory lock, any login could take and so block the intake)."""
     wait = float(os.environ.get(MONTH_LOCK_WAIT_ENV) or MONTH_LOCK_WAIT_SECONDS)
@@ -207,6 +218,38 @@ def _lock_month(conn: psycopg.Connection, province: str, month: dt.date) -> None
         raise MonthBusy(f"Another file for {province} {format_period(month)} is being processed right now; "
                         f"nothing was recorded for this one. Try again in a minute.") from None
     conn.execute("set local lock_timeout to default")
+
+
+def _lock_refusal(conn: psycopg.Connection, province: str, month: dt.date, at: dt.datetime) -> str | None:
+    """Why a new version of the month cannot be taken now (review.month_states decides), or None."""
+    # Judged when the file was received, but never before the desk's latest decision on the month: a file
+    # stamped last week (a drop folder keeps its upload time) cannot slip into a month approved yesterday.
+    locked, reason, lock_at, version = conn.execute(
+        "select is_locked, lock_reason, lock_at, current_version from review.month_states(%(month)s, %(month)s, "
+        "greatest(%(at)s, (select max(at) from review.actions where province_code = %(province)s "
+        "and period = %(month)s and action <> 'refuse_revision'))) where province_code = %(province)s",
+        {"month": month, "at": at, "province": province}).fetchone()
+    if not locked:
+        return None
+    name = f"{province} {format_period(month)}"
+    why = ("the federal desk approved it" if reason == "approved"
+           else f"its lock date (end of {_pakistan_day(lock_at)}, Pakistan time) has passed")
+    return (f"{name} is locked because {why}: a revision of version {version} cannot be accepted. "
+            f"{unlock_instructions(province, month)}")
+
+
+def _pakistan_day(instant: dt.datetime) -> str:
+    """The day that ends at `instant` (a due or lock instant is the midnight after its day), as people read it."""
+    from zoneinfo import ZoneInfo
+
+    return (instant - dt.timedelta(seconds=1)).astimezone(ZoneInfo("Asia/Karachi")).strftime("%d %b %Y")
+
+
+def unlock_instructions(province: str, month: dt.date) -> str:
+    period = format_period(month)
+    return (f"To revise it, ask the federal COP desk to unlock {province} {period}: a federal reviewer can grant "
+            f"a time-limited unlock on the portal's month page or with `cop month unlock {province} {period} "
+            f"--by REVIEWER --reason TEXT`. 'Check the file only' stays available meanwhile.")
 
 
 def _judge(content: bytes, amendment: Amendment, month: dt.date, received_at: dt.datetime) -> _Verdict:

@@ -16,6 +16,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
+from cop import approval
 from cop.period import PeriodError, add_months, format_period, last_completed_month, parse_period
 from cop.registry import load_registry
 from cop.spec import load_amendment, load_form
@@ -165,6 +166,9 @@ def _submit(request: Request, session: accounts.Session, code: str, month: dt.da
         receipt = submit_file(content, file_name, code, month, session.user.username, channel="portal",
                               received_at=now, dry_run=dry_run)
     except SubmitError as exc:
+        accounts.audit(None, session.user.username, "upload.refused",
+                       {"province": code, "period": format_period(month), "file_name": file_name,
+                        "reason": str(exc)}, client_ip(request))
         return _home(request, code, format_period(month), str(exc), 400)
     except MonthBusy as exc:
         accounts.audit(None, session.user.username, "upload.busy",
@@ -291,11 +295,17 @@ def history(request: Request, code: str):
     code = _known_province(code)
     ensure_province_access(session, code, "submissions")
     return render(request, "history.html", province=load_registry().province(code),
-                  submissions=receipts.submissions_of(code))
+                  submissions=receipts.submissions_of(code),
+                  returned=approval.returned_months(code, request.app.state.settings.clock()))
 
 
 @router.get("/provinces/{code}/months/{period}")
 def month_page(request: Request, code: str, period: str):
+    return month_view(request, code, period)
+
+
+def month_view(request: Request, code: str, period: str, error: str | None = None, status_code: int = 200) -> Response:
+    """The month page; `error` is a refused review decision, shown above its forms."""
     session = current_session(request)
     code = _known_province(code)
     ensure_province_access(session, code, "months")
@@ -303,5 +313,6 @@ def month_page(request: Request, code: str, period: str):
     cell = status.month_cell(code, month, request.app.state.settings.clock())
     submissions = receipts.submissions_of(code, month)
     runs = status.pipeline_runs_for(submissions) if session.user.is_federal else {}
-    return render(request, "month.html", province=load_registry().province(code), cell=cell,
-                  submissions=submissions, runs=runs)
+    return render(request, "month.html", status_code, province=load_registry().province(code), cell=cell,
+                  submissions=submissions, runs=runs, log=approval.month_log(code, month), error=error,
+                  max_unlock_days=approval.MAX_UNLOCK_DAYS)

@@ -11,7 +11,9 @@ screen and the annual report agree once the warehouse is rebuilt:
   - a unit is on time when an accepted version first carried its row before due_at.
 A province-month is on time / late by its first accepted version, "rejected" when files came but
 none was accepted, "missing" when nothing came and the due date has passed, and "not yet due"
-before that. "Revised" marks a month with more than one accepted version.
+before that. "Revised" marks a month with more than one accepted version. These states, the federal
+review (received, approved, returned) and the lock come from review.month_states, the one definition
+shared with the intake, the reminders and the completeness mart.
 """
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ from cop import db
 from cop.security import PORTAL_ROLE
 from cop.paths import state_dir
 from cop.period import add_months, format_period, last_completed_month
+from cop.approval import REVIEW_LABELS
 from cop.spec import load_form
 
 STATE_LABELS = {
@@ -34,7 +37,6 @@ STATE_LABELS = {
     "missing": "Missing",
     "not_due": "Not yet due",
 }
-DUE_TIME_ZONE = "Asia/Karachi"  # dbt_project var due_time_zone
 
 
 @dataclass
@@ -54,6 +56,23 @@ class MonthCell:
     units_reported: int = 0
     units_on_time: int = 0
     state: str = "missing"
+    review_state: str = "awaiting"
+    is_locked: bool = False
+    lock_reason: str | None = None
+    lock_at: dt.datetime | None = None
+    unlocked_until: dt.datetime | None = None
+    last_action: str | None = None
+    last_actor: str | None = None
+    last_reason: str | None = None
+    last_action_at: dt.datetime | None = None
+
+    @property
+    def review_label(self) -> str:
+        return REVIEW_LABELS[self.review_state]
+
+    @property
+    def return_reason(self) -> str | None:
+        return self.last_reason if self.review_state == "returned" else None
 
     @property
     def period(self) -> str:
@@ -109,6 +128,9 @@ class StatusMatrix:
     def total(self, state: str) -> int:
         return sum(p.count(state) for p in self.provinces)
 
+    def review_total(self, review_state: str) -> int:
+        return sum(1 for p in self.provinces for c in p.cells if c.review_state == review_state)
+
     @property
     def revised(self) -> int:
         return sum(p.revised for p in self.provinces)
@@ -126,33 +148,15 @@ class StatusMatrix:
         return on_time / expected if expected else None
 
 
-_MATRIX_SQL = f"""
-with months as (
+# The state of each province-month comes from review.month_states (cop/sql/040_review.sql), the one
+# definition shared with the intake, the deadline reminders and the completeness mart; this query adds
+# the police stations expected, reported and on time.
+_MATRIX_SQL = """
+with states as (
+    select * from review.month_states(%(first)s, %(last)s, %(now)s)
+),
+months as (
     select generate_series(%(first)s::date, %(last)s::date, interval '1 month')::date as month
-),
-province_months as (
-    select p.province_code, m.month,
-           ((m.month + interval '1 month' + p.due_day * interval '1 day')::timestamp
-               at time zone '{DUE_TIME_ZONE}') as due_at
-    from raw.ref_provinces p cross join months m
-),
-files as (
-    select province_code, period as month,
-           count(*) as files,
-           count(*) filter (where status = 'accepted') as accepted_versions,
-           count(*) filter (where status = 'rejected') as rejected_files,
-           count(*) filter (where status = 'duplicate') as duplicate_files,
-           min(received_at) filter (where status = 'accepted') as first_accepted_at,
-           max(submission_id) as last_submission_id
-    from raw.submissions
-    where period between %(first)s and %(last)s
-    group by province_code, period
-),
-latest as (
-    select distinct on (province_code, period) province_code, period as month, submission_id, version
-    from raw.submissions
-    where status = 'accepted' and period between %(first)s and %(last)s
-    order by province_code, period, version desc, submission_id desc
 ),
 expected as (
     select u.province_code, m.month, u.unit_code
@@ -166,31 +170,29 @@ first_carried as (
     select r.province_code, r.period as month, r.unit_code, min(s.received_at) as first_at
     from raw.return_rows r
     join raw.submissions s on s.submission_id = r.submission_id and s.status = 'accepted'
-    where r.period between %(first)s and %(last)s
+    where r.period between %(first)s and %(last)s and s.received_at <= %(now)s
     group by r.province_code, r.period, r.unit_code
 ),
 units as (
     select e.province_code, e.month,
            count(*) as units_expected,
            count(lr.unit_code) as units_reported,
-           count(lr.unit_code) filter (where fc.first_at < pm.due_at) as units_on_time
+           count(lr.unit_code) filter (where fc.first_at < st.due_at) as units_on_time
     from expected e
-    join province_months pm on pm.province_code = e.province_code and pm.month = e.month
-    left join latest l on l.province_code = e.province_code and l.month = e.month
-    left join raw.return_rows lr on lr.submission_id = l.submission_id and lr.unit_code = e.unit_code
+    join states st on st.province_code = e.province_code and st.period = e.month
+    left join raw.return_rows lr on lr.submission_id = st.current_submission_id and lr.unit_code = e.unit_code
     left join first_carried fc on fc.province_code = e.province_code and fc.month = e.month
                                and fc.unit_code = e.unit_code
     group by e.province_code, e.month
 )
-select pm.province_code, pm.month, pm.due_at,
-       coalesce(f.files, 0), coalesce(f.accepted_versions, 0), coalesce(f.rejected_files, 0),
-       coalesce(f.duplicate_files, 0), f.first_accepted_at, l.submission_id, l.version, f.last_submission_id,
-       coalesce(u.units_expected, 0), coalesce(u.units_reported, 0), coalesce(u.units_on_time, 0)
-from province_months pm
-left join files f on f.province_code = pm.province_code and f.month = pm.month
-left join latest l on l.province_code = pm.province_code and l.month = pm.month
-left join units u on u.province_code = pm.province_code and u.month = pm.month
-order by pm.province_code, pm.month
+select st.province_code, st.period, st.due_at, st.files, st.accepted_versions, st.rejected_files,
+       st.duplicate_files, st.first_accepted_at, st.current_submission_id, st.current_version,
+       st.last_submission_id, coalesce(u.units_expected, 0), coalesce(u.units_reported, 0),
+       coalesce(u.units_on_time, 0), st.reporting_state, st.review_state, st.is_locked, st.lock_reason,
+       st.lock_at, st.unlocked_until, st.last_action, st.last_actor, st.last_reason, st.last_action_at
+from states st
+left join units u on u.province_code = st.province_code and u.month = st.period
+order by st.province_code, st.period
 """
 
 
@@ -205,25 +207,16 @@ def status_matrix(last: dt.date, months: int = 12, now: dt.datetime | None = Non
     first = add_months(last, -(months - 1))
     with db.connect_as(PORTAL_ROLE) as conn:
         names = dict(conn.execute("select province_code, province_name from raw.ref_provinces"))
-        rows = conn.execute(_MATRIX_SQL, {"first": first, "last": last}).fetchall()
+        rows = conn.execute(_MATRIX_SQL, {"first": first, "last": last, "now": now}).fetchall()
     by_province: dict[str, ProvinceRow] = {}
     for row in rows:
         cell = MonthCell(*row)
-        cell.state = _state(cell, now)
         if provinces is None or cell.province_code in provinces:
             by_province.setdefault(cell.province_code,
                                    ProvinceRow(cell.province_code, names[cell.province_code])).cells.append(cell)
     order = _registry_order()
     ordered = sorted(by_province.values(), key=lambda p: order.get(p.province_code, 99))
     return StatusMatrix([add_months(first, i) for i in range(months)], ordered, now)
-
-
-def _state(cell: MonthCell, now: dt.datetime) -> str:
-    if cell.accepted_versions:
-        return "on_time" if cell.first_accepted_at < cell.due_at else "late"
-    if cell.rejected_files:
-        return "rejected"
-    return "not_due" if now < cell.due_at else "missing"
 
 
 def _registry_order() -> dict[str, int]:

@@ -20,6 +20,7 @@ from reporting import charts
 from reporting.config import Indicator, ScoringConfig, load_scoring
 from reporting.rankings import RankingError, latest_complete_year, unit_months
 from reporting.scoring import annual_evidence
+from reporting.source import ReleaseSource, read_current, read_release
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 MONTHLY_INDICATORS = ["meetings_per_100k", "satisfaction_rate", "complaint_resolution_rate"]
@@ -28,7 +29,7 @@ RANKING_EXPORT_COLUMNS = [
     "district_name", "urban_rural", "population", "peer_group", "index_score", "partnership_score",
     "problem_solving_score", "organisational_transformation_score", "outcomes_score", "province_rank_label",
     "province_rank_low", "province_rank_high", "national_award", "province_award", "months_expected",
-    "months_reported", "is_ranked", "not_ranked_reason", "seed", "draws", "config_sha256"]
+    "months_reported", "is_ranked", "not_ranked_reason", "seed", "draws", "config_sha256", "release", "cut_off"]
 
 
 # ---------------------------------------------------------------- reading the marts
@@ -46,7 +47,7 @@ def _frame(conn: psycopg.Connection, query: str, params=()) -> pd.DataFrame:
 def _completeness(conn, year: int) -> pd.DataFrame:
     frame = _frame(conn, """
         select province_code, month, units_expected, units_reported, units_missing, units_on_time, units_late
-        from marts.rpt_reporting_completeness
+        from rpt_reporting_completeness
         where month >= make_date(%s - 1, 1, 1) and month < make_date(%s + 1, 1, 1)""", (year, year))
     frame["month"] = pd.to_datetime(frame["month"])
     frame["year"] = frame["month"].dt.year
@@ -56,7 +57,7 @@ def _completeness(conn, year: int) -> pd.DataFrame:
 def _submissions(conn, year: int) -> pd.DataFrame:
     return _frame(conn, """
         select submission_id, province_code, month, status, received_by_due_date, revision_number, error_count
-        from marts.rpt_submission_history
+        from rpt_submission_history
         where month >= make_date(%s, 1, 1) and month < make_date(%s + 1, 1, 1)""", (year, year))
 
 
@@ -64,15 +65,15 @@ def _rejection_rules(conn, year: int) -> pd.DataFrame:
     return _frame(conn, """
         select c.province_code, c.rule, count(distinct c.submission_id)::int as submissions,
                sum(c.problem_count)::int as problems
-        from marts.rpt_submission_rule_counts as c
-        inner join marts.rpt_submission_history as h on h.submission_id = c.submission_id
+        from rpt_submission_rule_counts as c
+        inner join rpt_submission_history as h on h.submission_id = c.submission_id
         where h.status = 'rejected' and c.severity = 'error'
           and c.month >= make_date(%s, 1, 1) and c.month < make_date(%s + 1, 1, 1)
         group by c.province_code, c.rule order by submissions desc, problems desc""", (year, year))
 
 
 def _rankings(conn, year: int) -> pd.DataFrame:
-    frame = _frame(conn, "select * from marts.rpt_unit_rankings where year = %s "
+    frame = _frame(conn, "select * from rpt_unit_rankings where year = %s "
                          "order by is_ranked desc, median_rank, point_rank, unit_code", (year,))
     ranks = [c for c in frame.columns if c.endswith(("_rank", "rank_low", "rank_high"))]
     frame[ranks] = frame[ranks].astype("Int64")   # unranked units have none: not floats
@@ -80,13 +81,13 @@ def _rankings(conn, year: int) -> pd.DataFrame:
 
 
 def _awards(conn, year: int) -> pd.DataFrame:
-    return _frame(conn, "select * from marts.rpt_awards where year = %s order by award_scope, "
+    return _frame(conn, "select * from rpt_awards where year = %s order by award_scope, "
                         "case when award_scope = 'province' then province_code end, median_rank, unit_code", (year,))
 
 
 def _indicator_scores(conn, year: int) -> pd.DataFrame:
     return _frame(conn, "select unit_code, province_code, indicator_code, weight_on_own_data "
-                        "from marts.rpt_unit_scores where year = %s", (year,))
+                        "from rpt_unit_scores where year = %s", (year,))
 
 
 # ---------------------------------------------------------------- the figures
@@ -240,9 +241,9 @@ def _coverage(config: ScoringConfig, scores: pd.DataFrame, rankings: pd.DataFram
 
 
 def build_context(conn: psycopg.Connection, year: int, config: ScoringConfig) -> dict:
-    names = dict(conn.execute("select province_code, province_name from marts.dim_province "
+    names = dict(conn.execute("select province_code, province_name from dim_province "
                               "order by province_code").fetchall())
-    district_names = dict(conn.execute("select district_key, district_name from marts.dim_district").fetchall())
+    district_names = dict(conn.execute("select district_key, district_name from dim_district").fetchall())
     this_year, last_year = unit_months(conn, year, config.fields), unit_months(conn, year - 1, config.fields)
     rankings = _rankings(conn, year)
     if rankings.empty:
@@ -326,7 +327,8 @@ def render_html(ctx: dict) -> str:
         coverage=_coverage(config, ctx["scores"], rankings, ctx["names"]),
         shrinkage=shrink.groupby("indicator_code")["weight_on_own_data"].median().to_dict(),
         indicator_labels={i.code: i.label for i in config.indicators},
-        run=rankings.iloc[0], generated_on=dt.date.today().isoformat())
+        run=rankings.iloc[0],
+        generated_on=(ctx["release"].cut_off.date() if ctx.get("release") else dt.date.today()).isoformat())
 
 
 def write_pdf(html: str, path: Path) -> Path:
@@ -379,15 +381,20 @@ def write_rankings_xlsx(rankings: pd.DataFrame, path: Path, year: int) -> Path:
 # ---------------------------------------------------------------- the whole report
 
 
-def write_annual_report(year: int | None, out_dir: Path) -> dict[str, Path]:
+def write_annual_report(year: int | None, out_dir: Path, release: ReleaseSource | None = None) -> dict[str, Path]:
     """Write the annual report (HTML and PDF) and the rankings (CSV and XLSX) for `year` (None: the
-    latest complete year) into out_dir, from the marts. Returns {label: path}."""
+    latest complete year) into out_dir, from the current marts, or from a published release (its year,
+    its frozen figures, its id and cut-off on every page and in every file). Returns {label: path}."""
     config = load_scoring()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     with db.connect_as(TRANSFORM_ROLE) as conn:
-        year = latest_complete_year(conn) if year is None else year
+        year = release.year if release else latest_complete_year(conn) if year is None else year
+        read_release(conn, release) if release else read_current(conn)
         ctx = build_context(conn, year, config)
+        ctx["release"] = release
+        ctx["rankings"] = ctx["rankings"].assign(release=release.label if release else None,
+                                                 cut_off=release.cut_off.isoformat() if release else None)
     html = render_html(ctx)
     stem = out_dir / f"cop-annual-report-{year}"
     html_path = stem.with_suffix(".html")

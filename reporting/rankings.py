@@ -15,6 +15,7 @@ from cop import db
 from cop.security import TRANSFORM_ROLE
 from reporting.config import ScoringConfig, load_scoring
 from reporting.scoring import YearScores, score_year
+from reporting.source import read_current
 
 SCORE_MARTS = "path:models/marts/scores"
 
@@ -66,9 +67,9 @@ def _frame(conn: psycopg.Connection, query, params=()) -> pd.DataFrame:
 
 
 def unit_months(conn: psycopg.Connection, year: int, fields: list[str]) -> pd.DataFrame:
-    """The year's reported unit-months from marts.fct_unit_month (NaN = unknown, never zero)."""
+    """The year's reported unit-months from fct_unit_month (NaN = unknown, never zero)."""
     query = sql.SQL("select unit_code, province_code, district_key, month, population, {fields} "
-                    "from marts.fct_unit_month "
+                    "from fct_unit_month "
                     "where month >= make_date(%s, 1, 1) and month < make_date(%s + 1, 1, 1) "
                     # A fixed order: floating-point sums depend on it, and a rebuilt warehouse (a restore)
                     # stores the rows in another physical order; the same data must rank the same.
@@ -87,9 +88,9 @@ def units_of_year(conn: psycopg.Connection, year: int) -> pd.DataFrame:
     frame = _frame(conn, """
         select y.unit_code, u.unit_name, y.province_code, y.district_key, u.urban_rural, u.population,
                y.months_expected, y.months_reported
-        from marts.rpt_unit_reporting_year as y
+        from rpt_unit_reporting_year as y
         cross join lateral (
-            select unit_name, urban_rural, population from marts.dim_unit as d
+            select unit_name, urban_rural, population from dim_unit as d
             where d.unit_code = y.unit_code and d.valid_from <= make_date(y.year, 12, 1)
             order by d.valid_from desc limit 1) as u
         where y.year = %s
@@ -118,7 +119,8 @@ def _copy(conn: psycopg.Connection, table: str, run_id: int, frame: pd.DataFrame
 
 def store(conn: psycopg.Connection, year: int, result: YearScores, config: ScoringConfig, seed: int,
           draws: int) -> RankingRun:
-    """Record the run and replace the year's scores, rankings and awards, in one transaction."""
+    """Record the run with its scores, rankings and awards, in one transaction. Earlier runs stay (a
+    release cites its run); the score marts show the latest run of each year."""
     rankings = result.rankings.assign(year=year)
     with conn.transaction():
         run_id = conn.execute(
@@ -126,8 +128,6 @@ def store(conn: psycopg.Connection, year: int, result: YearScores, config: Scori
             "values (%s, %s, %s, %s, %s, %s, %s) returning run_id",
             (year, seed, draws, config.sha256, config.text, len(rankings), int(rankings["is_ranked"].sum()))
         ).fetchone()[0]
-        for table in ("awards", "unit_indicator_scores", "unit_rankings"):
-            conn.execute(sql.SQL("delete from scores.{} where year = %s").format(sql.Identifier(table)), (year,))
         _copy(conn, "unit_rankings", run_id, rankings, RANKING_COLUMNS)
         _copy(conn, "unit_indicator_scores", run_id, result.indicator_scores.assign(year=year), SCORE_COLUMNS)
         _copy(conn, "awards", run_id, result.awards.assign(year=year), AWARD_COLUMNS)
@@ -156,6 +156,7 @@ def refresh_rankings(year: int | None = None, seed: int | None = None, draws: in
     seed = config.seed if seed is None else seed
     draws = config.draws if draws is None else draws
     with db.connect_as(TRANSFORM_ROLE, autocommit=True) as conn:
+        read_current(conn)
         year = latest_complete_year(conn) if year is None else year
         run = store(conn, year, compute_rankings(conn, year, config, seed, draws), config, seed, draws)
     if build_marts:

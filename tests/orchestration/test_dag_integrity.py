@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -130,3 +131,11 @@ def test_cron_dags_make_no_run_for_a_time_already_past(parsed):
         dag = parsed["dags"][dag_id]
         assert dag["timetable"] == "CronTriggerTimetable", dag_id
         assert dag["run_immediately"] is False and dag["start_date"] is None, dag_id
+
+
+def test_only_the_annual_dag_makes_a_release_and_reports_from_it(parsed):
+    assert set(parsed["dags"]["cop_annual_report"]["tasks"]) == {"create_release", "annual_report"}
+    dags = Path(__file__).parents[2] / "dags"
+    for path in dags.glob("*.py"):
+        if path.name != "cop_annual_report.py":
+            assert "release" not in path.read_text(encoding="utf-8"), path.name

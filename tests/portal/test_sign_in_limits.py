@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from cop import db
 from cop.security import LOADER_ROLE, PORTAL_ROLE, role_url
-from loaders.intake import MONTH_LOCK_WAIT_ENV, _lock_month
+from loaders.intake import MONTH_LOCK_WAIT_ENV, lock_month
 from portal import accounts
 from portal.addresses import TRUSTED_PROXIES_ENV, ProxySettingError, client_address
 from portal_helpers import MONTH, PASSWORD, client_for, good_file, sign_in, upload
@@ -172,7 +172,7 @@ def test_a_month_being_decided_gives_a_clear_try_again(signed_in, portal_conn, m
     monkeypatch.setenv(MONTH_LOCK_WAIT_ENV, "1")
     client = signed_in("ic_clerk")
     with db.connect_as(LOADER_ROLE, autocommit=True) as holder, holder.transaction():
-        _lock_month(holder, "IC", MONTH)
+        lock_month(holder, "IC", MONTH)
         response = upload(client, "IC", good_file("IC", seed=33))
     assert response.status_code == 409 and response.headers["retry-after"] == "60"
     assert "Another file for IC 2026-10 is being processed right now" in response.text

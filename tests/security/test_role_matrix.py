@@ -12,7 +12,7 @@ from psycopg import sql
 
 from cop import db
 from cop.security import BI_READER_ROLE, LOADER_ROLE, PORTAL_ROLE, TRANSFORM_ROLE
-from loaders.intake import MONTH_LOCK_WAIT_ENV, MonthBusy, _lock_month, submit_file
+from loaders.intake import MONTH_LOCK_WAIT_ENV, MonthBusy, lock_month, submit_file
 from loaders.sample import encode_return, sample_return
 
 pytestmark = pytest.mark.xdist_group("role_matrix")  # changes roles' settings on the session's server
@@ -38,7 +38,7 @@ EXPECTED_TABLES = {
     LOADER_ROLE: {"raw.submissions": APPEND, "raw.return_values": APPEND, "raw.ref_units": READ,
                   "raw.intake_month_locks": {"select", "insert", "update"}, "audit.problems": APPEND},
     PORTAL_ROLE: {"raw.submissions": READ, "raw.return_values": READ, "raw.ref_units": READ,
-                  "raw.intake_month_locks": READ, "audit.problems": READ,
+                  "raw.intake_month_locks": {"select", "insert", "update"}, "audit.problems": READ,
                   "portal.users": {"select", "insert", "update"}, "portal.sessions": ALL - {"truncate"},
                   "portal.sign_in_limits": ALL - {"truncate"}, "portal.checks": ALL - {"truncate"},
                   "portal.audit_log": APPEND},
@@ -178,7 +178,7 @@ def test_a_second_file_of_the_month_waits_then_gets_a_clear_try_again(warehouse,
     before = submissions_of_sd(admin)
     with connect(LOADER_ROLE) as holder:
         with holder.transaction():
-            _lock_month(holder, "SD", MONTH)  # another intake is deciding a file of SD 2025-03
+            lock_month(holder, "SD", MONTH)  # another intake is deciding a file of SD 2025-03
             with pytest.raises(MonthBusy, match="Another file for SD 2025-03 is being processed right now; "
                                                 "nothing was recorded for this one. Try again in a minute."):
                 submit_file(small_return(seed=1), "SD_2025-03.csv", "SD", MONTH, "tests")

@@ -45,7 +45,11 @@ select
     round(u.units_on_time::numeric / nullif(u.units_expected, 0), 4)::numeric(5, 4) as on_time_rate,
     coalesce(v.accepted_versions, 0)::integer as accepted_versions,
     v.first_accepted_at::timestamptz as first_accepted_at,
-    v.latest_submission_id::bigint as latest_submission_id
+    v.latest_submission_id::bigint as latest_submission_id,
+    coalesce(st.reporting_state, case when now() < pm.due_at then 'not_due' else 'missing' end)::text
+        as reporting_state,
+    coalesce(st.review_state, 'awaiting')::text as review_state,
+    coalesce(st.is_locked, false)::boolean as is_locked
 from province_months as pm
 left join units as u
     on u.province_code = pm.province_code
@@ -53,3 +57,6 @@ left join units as u
 left join versions as v
     on v.province_code = pm.province_code
     and v.month = pm.month
+left join {{ ref('stg_review__month_states') }} as st
+    on st.province_code = pm.province_code
+    and st.month = pm.month

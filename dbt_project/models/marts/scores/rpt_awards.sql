@@ -17,5 +17,5 @@ select
     r.seed::bigint as seed
 from {{ source('scores', 'awards') }} as a
 inner join {{ ref('rpt_unit_rankings') }} as r
-    on r.year = a.year
+    on r.run_id = a.run_id
     and r.unit_code = a.unit_code

@@ -7,6 +7,7 @@ with rankings as (
         count(*) filter (where r.is_ranked)
             over (partition by r.year, r.province_code, r.province_median_rank) as units_at_province_rank
     from {{ source('scores', 'unit_rankings') }} as r
+    where r.run_id in (select max(run_id) from {{ source('scores', 'runs') }} group by year)
 )
 
 select

@@ -19,3 +19,4 @@ select
     s.z_score::numeric as z_score,
     s.run_id::bigint as run_id
 from {{ source('scores', 'unit_indicator_scores') }} as s
+where s.run_id in (select max(run_id) from {{ source('scores', 'runs') }} group by year)
