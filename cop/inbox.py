@@ -129,11 +129,11 @@ def _current_version(province: str, period: str) -> int | None:
     """The month's current accepted version (what a rejected file leaves in place)."""
     from cop import db
     from cop.security import LOADER_ROLE
-    from cop.deadlines import _latest_accepted
 
     with db.connect_as(LOADER_ROLE) as conn:
-        current = _latest_accepted(conn, province, parse_period(period))
-    return current[1] if current else None
+        row = conn.execute("select max(version) from raw.submissions where province_code = %s and period = %s "
+                           "and status = 'accepted'", (province, parse_period(period))).fetchone()
+    return row[0]
 
 
 def _submit(item: InboxFile) -> FileOutcome:
