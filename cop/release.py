@@ -163,7 +163,9 @@ def _insert_release(conn: psycopg.Connection, year: int, created_by: str, note: 
     from cop.reference import _spec_fingerprint
     from reporting.config import load_scoring
 
-    conn.execute("select pg_advisory_xact_lock(hashtext('cop.release'), %s)", (year,))
+    # Two releases made at once must not take the same number: one at a time (advisory locks are no
+    # platform role's to take, cop/sql/070; the releases table is cop_transform's own).
+    conn.execute("lock table releases.releases in share row exclusive mode")
     number = conn.execute("select count(*) + 1 from releases.releases where year = %s", (year,)).fetchone()[0]
     release_id = conn.execute(
         "insert into releases.releases (year, label, cut_off, created_by, scoring_run_id, spec_sha256, "
