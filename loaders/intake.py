@@ -35,7 +35,7 @@ from loaders.load import load_rows
 from loaders.problems import Problem, problem, sort_problems, write_problem_csv, write_problem_xlsx
 from loaders.reading import ReadError, read_table
 from loaders.report import write_report
-from loaders.sandbox import ChildFailed, run_isolated
+from loaders.sandbox import ChildFailed, run_isolated, start as start_sandbox
 from loaders.validation import CheckedReturn, check_return, period_problems
 
 # A test hook in the real code path: sleep this many seconds after the rows are
@@ -172,6 +172,7 @@ def submit_file(content: bytes, file_name: str, province: str, period: str | dt.
     if dry_run:
         return _check_only(content, amendment, month, receipt)
     _, landed = land(content)
+    start_sandbox()  # a cold start (seconds) before the month's lock, which other files of the month wait on
     with db.connect_as(LOADER_ROLE, autocommit=True) as conn:
         with conn.transaction():
             lock_month(conn, amendment.province, month)

@@ -38,6 +38,7 @@ _context = multiprocessing.get_context("forkserver")
 _context.set_forkserver_preload(PRELOAD_MODULES)
 _slots_lock = threading.Lock()
 _slots: threading.BoundedSemaphore | None = None
+_warm = False
 
 
 @dataclass(frozen=True)
@@ -66,8 +67,12 @@ def workers() -> int:
 
 
 def start() -> None:
-    """Start the forkserver now (it imports and warms the validation stack), so that the first upload does not wait."""
-    run_isolated(_nothing)
+    """Start the forkserver now and wait until it is warm (it imports Great Expectations and builds every
+    province's suite), so that the first verdict, and whatever the caller holds meanwhile, does not wait."""
+    global _warm
+    if not _warm:
+        run_isolated(_nothing)
+        _warm = True
 
 
 def run_isolated(target: Callable[..., Any], *args: Any, answers: dict[str, Callable[[], Any]] | None = None,
