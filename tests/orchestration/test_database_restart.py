@@ -40,6 +40,9 @@ class LocalAirflow:
         self.env = {k: v for k, v in os.environ.items() if k not in ("COP_DATABASE_URL",)
                     and not k.startswith("AIRFLOW")}
         self.env["COP_HOME"] = str(home)
+        # Log servers on free ports: another Airflow on this machine may hold the defaults (8793, 8794).
+        self.env["AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT"] = str(_free_port())
+        self.env["AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT"] = str(_free_port())
 
     def cop(self, *args: str) -> str:
         return subprocess.run([sys.executable, "-m", "cop.cli", *args], env=self.env, check=True,
