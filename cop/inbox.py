@@ -185,7 +185,10 @@ def _is_outage(exc: Exception) -> bool:
     """The database or the disk failing (the task must fail and be retried), not the file."""
     import psycopg
 
-    if isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError, OSError)):
+    from loaders.intake import MonthBusy
+
+    # MonthBusy: another file of the month is being decided; the file waits in the inbox for the retry.
+    if isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError, OSError, MonthBusy)):
         return True
     return not _platform_is_up()
 

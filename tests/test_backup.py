@@ -18,6 +18,7 @@ from cop.generate import generate_returns, read_manifest, submit_generated
 from reporting.annual import build_context, render_html, write_rankings_csv
 from reporting.config import load_scoring
 from reporting.rankings import refresh_rankings
+from reporting.source import read_current
 
 pytestmark = pytest.mark.skipif(bool(os.environ.get("COP_DATABASE_URL")),
                                 reason="restores into a fresh home's embedded server")
@@ -49,6 +50,7 @@ def latest_report(year: int, out) -> dict[str, str]:
     CSV, with the ranking run's own id masked."""
     refresh_rankings(year=year)
     with db.connect() as conn:
+        read_current(conn)
         context = build_context(conn, year, load_scoring())
     html = re.sub(r"run \d+", "run <id>", render_html(context))
     out.mkdir(parents=True, exist_ok=True)

@@ -21,6 +21,8 @@ SD_READER = "province_reader_sd"
 ROLES = (LOADER_ROLE, PORTAL_ROLE, TRANSFORM_ROLE, BI_READER_ROLE, SD_READER)
 READERS = (BI_READER_ROLE, SD_READER)
 MONTH = dt.date(2025, 3, 1)
+# Within the month's revision window: a later received_at would find the month locked (cop/sql/040).
+RECEIVED = dt.datetime(2025, 4, 5, 9, 0, tzinfo=dt.timezone.utc)
 
 # One table of each kind; the warehouse layers get one owned by cop_transform, as dbt makes them.
 TABLES = {
@@ -169,7 +171,8 @@ def test_a_reader_cannot_take_or_hold_the_intakes_month_lock(warehouse, admin, m
                 reader.execute(attempt)
             reader.execute("rollback; begin")
         before = submissions_of_sd(admin)
-        receipt = submit_file(small_return(), "SD_2025-03.csv", "SD", MONTH, "tests")  # the reader's session still open
+        # the reader's session still open
+        receipt = submit_file(small_return(), "SD_2025-03.csv", "SD", MONTH, "tests", received_at=RECEIVED)
         assert receipt.status in ("accepted", "rejected") and submissions_of_sd(admin) == before + 1
 
 
@@ -181,11 +184,13 @@ def test_a_second_file_of_the_month_waits_then_gets_a_clear_try_again(warehouse,
             lock_month(holder, "SD", MONTH)  # another intake is deciding a file of SD 2025-03
             with pytest.raises(MonthBusy, match="Another file for SD 2025-03 is being processed right now; "
                                                 "nothing was recorded for this one. Try again in a minute."):
-                submit_file(small_return(seed=1), "SD_2025-03.csv", "SD", MONTH, "tests")
+                submit_file(small_return(seed=1), "SD_2025-03.csv", "SD", MONTH, "tests", received_at=RECEIVED)
             assert submissions_of_sd(admin) == before
-            other = submit_file(encode_return(sample_return("PB", MONTH, units=5), "PB"), "PB.csv", "PB", MONTH, "tests")
+            other = submit_file(encode_return(sample_return("PB", MONTH, units=5), "PB"), "PB.csv", "PB", MONTH, "tests",
+                                received_at=RECEIVED)
             assert other.submission_id is not None  # another province's month is not held up
-    assert submit_file(small_return(seed=1), "SD_2025-03.csv", "SD", MONTH, "tests").submission_id is not None
+    retried = submit_file(small_return(seed=1), "SD_2025-03.csv", "SD", MONTH, "tests", received_at=RECEIVED)
+    assert retried.submission_id is not None
     assert submissions_of_sd(admin) == before + 1
 
 
