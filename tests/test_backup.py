@@ -52,6 +52,8 @@ def latest_report(year: int, out) -> dict[str, str]:
     with db.connect() as conn:
         read_current(conn)
         context = build_context(conn, year, load_scoring())
+    context["release"] = None  # a draft from the current marts, as `cop report` writes it
+    context["rankings"] = context["rankings"].assign(release=None, cut_off=None)
     html = re.sub(r"run \d+", "run <id>", render_html(context))
     out.mkdir(parents=True, exist_ok=True)
     return {"html": html, "rankings": write_rankings_csv(context["rankings"], out / "rankings.csv").read_text("utf-8")}

@@ -12,6 +12,7 @@ from psycopg import sql
 
 from cop import db
 from cop.security import BI_READER_ROLE, LOADER_ROLE, PORTAL_ROLE, TRANSFORM_ROLE
+from loaders import sandbox
 from loaders.intake import MONTH_LOCK_WAIT_ENV, MonthBusy, lock_month, submit_file
 from loaders.sample import encode_return, sample_return
 
@@ -161,6 +162,7 @@ def submissions_of_sd(admin) -> int:
 
 def test_a_reader_cannot_take_or_hold_the_intakes_month_lock(warehouse, admin, monkeypatch):
     monkeypatch.setenv(MONTH_LOCK_WAIT_ENV, "2")
+    sandbox.start()  # warm before the reader's transaction opens: it must not idle past its own timeout
     with connect(BI_READER_ROLE) as reader:
         reader.execute("begin")
         for attempt in ("select * from raw.intake_month_locks for update",
