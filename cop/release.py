@@ -114,14 +114,15 @@ def revisions_since(key: str | int) -> list[Revision]:
 # ---------------------------------------------------------------- creating a release
 
 
-def create_release(year: int, created_by: str, note: str | None = None, build: bool = True) -> Release:
-    """Build, score and freeze `year`; returns the new release."""
+def create_release(year: int, created_by: str, note: str | None = None, build: bool = True,
+                   draws: int | None = None) -> Release:
+    """Build, score (Monte Carlo `draws`, default spec/scoring.yaml) and freeze `year`; returns the new release."""
     from reporting.rankings import RankingError, refresh_rankings
 
     if build:
         _build_warehouse()
     try:
-        run = refresh_rankings(year=year)
+        run = refresh_rankings(year=year, draws=draws)
     except RankingError as exc:
         raise ReleaseError(f"cannot release {year}: {exc}") from exc
     with db.connect_as(TRANSFORM_ROLE) as conn:

@@ -39,7 +39,7 @@ def digests(files) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def published(warehouse, tmp_path_factory):
-    release = create_release(2025, "reviewer", note="annual report 2025")
+    release = create_release(2025, "reviewer", note="annual report 2025", draws=300)
     files = write_release_report(release.label, tmp_path_factory.mktemp("published"))
     return release, files, digests(files), table_checksums(release.release_id)
 
@@ -53,7 +53,7 @@ def revised(published):
     assert receipt.status == "accepted", receipt.summary
     result = build()
     assert result.success, result.failure_report()
-    refresh_rankings(year=2025)
+    refresh_rankings(year=2025, draws=300)
     return receipt
 
 
