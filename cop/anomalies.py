@@ -44,8 +44,8 @@ class Anomaly:
 class Planter:
     """Plants the mistakes of one province, month after month (a FIR collapse lasts several months)."""
 
-    def __init__(self, rng: np.random.Generator, form: Form, province: str):
-        self.rng, self.form, self.province = rng, form, province
+    def __init__(self, rng: np.random.Generator, form: Form, province: str, local_fields: tuple[str, ...] = ()):
+        self.rng, self.form, self.province, self.local_fields = rng, form, province, local_fields
         self.counts = [f for f in form.fields if f.type == "count"]
         self.caps = {f.name: f.max for f in form.fields}
         self.crime = [f.name for f in form.fields if f.group == CRIME_GROUP]
@@ -139,6 +139,8 @@ class Planter:
             if row["unit_code"] not in touched:
                 for field in self.form.fields:
                     row[field.name] = 0 if field.required else None
+                for name in self.local_fields:
+                    row[name] = 0
                 touched.add(row["unit_code"])
                 planted.append(Anomaly(self.province, period, row["unit_code"], "all_zeros", "", "", ""))
         if self.rng.random() < ROUNDED_RATE:

@@ -245,7 +245,7 @@ def generate_returns(out_dir: Path, years: int = 2, seed: int = 7, end: dt.date 
         amendment = load_amendment(province)
         profiles = _profiles(rng, [u for u in all_units if u.province_code == province])
         previous: dict[str, dict] = {}
-        planter = Planter(rng, form, province)
+        planter = Planter(rng, form, province, tuple(f.name for f in amendment.local_indicators))
         for index, month in enumerate(months):
             period = format_period(month)
             pm = _province_month(rng, form, amendment, province, month, index / max(len(months) - 1, 1), profiles)

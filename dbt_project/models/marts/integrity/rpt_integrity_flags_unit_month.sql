@@ -2,16 +2,18 @@
 -- unit x month x flag, each with its evidence in words. Signals (thresholds: dbt_project.yml, vars
 -- integrity_*):
 --   fir_collapse        FIRs (the form's crime group) fall below a share of the unit's median of the 12
---                       months before, while its complaints stay at least near their own median
+--                       months before, and more than 3 Poisson standard deviations below it, while its
+--                       complaints stay at least near their own median
 --   copied_month        every figure equals the unit's previous month (and some are not zero)
---   rounded_figures     every figure of 10 or more is a multiple of 10 (at least a few of them)
+--   rounded_figures     every count of 10 or more is a multiple of 10 (at least a few of them)
 --   zero_run            every figure zero for several months running
 --   constant_reporting  an activity or crime figure (10 or more) identical for several months running
 {% set crime_group = var('integrity_crime_group') %}
 {% set complaints = var('integrity_complaints_indicator') %}
 
 with values_ as (
-    select f.province_code, f.unit_code, f.month, f.indicator_code, f.value, i.indicator_group
+    select f.province_code, f.unit_code, f.month, f.indicator_code, f.value, i.indicator_group,
+           i.value_type = 'count' as is_count
     from {{ ref('fct_unit_month_indicator') }} as f
     inner join {{ ref('dim_indicator') }} as i on i.indicator_code = f.indicator_code
     where f.value is not null
@@ -24,8 +26,8 @@ unit_months as (
         max(value) filter (where indicator_code = '{{ complaints }}') as complaints,
         count(*) as figures,
         count(*) filter (where value <> 0) as nonzero,
-        count(*) filter (where value >= 10) as large,
-        count(*) filter (where value >= 10 and mod(value, 10) = 0) as large_round,
+        count(*) filter (where is_count and value >= 10) as large,
+        count(*) filter (where is_count and value >= 10 and mod(value, 10) = 0) as large_round,
         md5(string_agg(indicator_code || '=' || value::text, ',' order by indicator_code)) as signature
     from values_
     group by province_code, unit_code, month
@@ -99,6 +101,8 @@ flags as (
     where past_months >= {{ var('integrity_min_history') }}
       and firs_median >= {{ var('integrity_collapse_min_firs') }}
       and firs <= {{ var('integrity_collapse_share') }} * firs_median
+      -- and beyond chance for a count of that size (Poisson: more than 3 standard deviations below)
+      and firs <= firs_median - 3 * sqrt(firs_median)
       and complaints >= {{ var('integrity_complaints_steady_share') }} * complaints_median
 
     union all
