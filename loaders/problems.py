@@ -48,7 +48,7 @@ def problem(rule: str, detail: str, *, row: int | None = None, column: str | Non
     """A problem for `rule` (a code of spec/form.yaml): `detail` says what is wrong, the spec says how to fix it."""
     entry = load_form().rules[rule]
     detail = detail.rstrip()
-    if not detail.endswith("."):
+    if not detail.endswith((".", "?")):
         detail += "."
     return Problem(severity=entry.severity, rule=rule, title=entry.title, message=f"{detail} {entry.fix}",
                    row=row, column=column, value=None if value is None else str(value), field=field,
