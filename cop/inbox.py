@@ -129,8 +129,8 @@ def _submit(item: InboxFile) -> FileOutcome:
     return FileOutcome(
         file_name=item.path.name, province=item.province, period=item.period, verdict=receipt.status,
         received_at=received_at.isoformat(timespec="seconds"), submission_id=receipt.submission_id,
-        version=receipt.version, rows=receipt.rows, error_count=len(receipt.errors),
-        warning_count=len(receipt.warnings), errors=_problem_lines(receipt.errors, MAX_ERRORS_SHOWN),
+        version=receipt.version, rows=receipt.rows, error_count=receipt.error_count,
+        warning_count=receipt.warning_count, errors=_problem_lines(receipt.errors, MAX_ERRORS_SHOWN),
         warnings=_problem_lines(receipt.warnings, MAX_WARNINGS_SHOWN),
         report=home_relative(receipt.report_html), problem_file=home_relative(receipt.problems_csv),
         kept_at=home_relative(kept))

@@ -168,7 +168,7 @@ def _submit(request: Request, session: accounts.Session, code: str, month: dt.da
         return _home(request, code, format_period(month), str(exc), 400)
     detail = {"province": code, "period": format_period(month), "file_name": file_name, "bytes": len(content),
               "sha256": receipt.sha256, "status": receipt.status, "submission_id": receipt.submission_id,
-              "version": receipt.version, "errors": len(receipt.errors), "warnings": len(receipt.warnings)}
+              "version": receipt.version, "errors": receipt.error_count, "warnings": receipt.warning_count}
     if dry_run:
         check_id = receipts.record_check(receipt, session.user.username)
         accounts.audit(None, session.user.username, "upload.check", detail | {"check_id": check_id},
