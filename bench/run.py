@@ -1,6 +1,6 @@
 """Run every benchmark stage in one fresh COP_HOME and write the figures.
 
-    cop bench [--years 10] [--out bench/] [--workers 2] [--verdict-runs 20]
+    cop bench [--years 10] [--out bench/] [--workers 2] [--verdict-runs 20] [--section anomalies]
 
 Writes results.json (every figure), results.md (the table) and growth.png (the build as history
 grows) into --out. Each figure stands beside a baseline measured in the same run, as a ratio:
@@ -23,7 +23,7 @@ DEFAULT_OUT = REPO_ROOT / "bench"
 
 
 def run_benchmarks(out: Path = DEFAULT_OUT, years: int = 10, seed: int = 7, workers: int = 2,
-                   verdict_runs: int = 20, keep: bool = False) -> dict:
+                   verdict_runs: int = 20, keep: bool = False, section: str | None = None) -> dict:
     home = Path(tempfile.mkdtemp(prefix="cop-bench-"))
     os.environ["COP_HOME"] = str(home)
     os.environ["DBT_QUIET"] = "true"  # dbt's per-node lines would bury the progress bars
@@ -32,6 +32,8 @@ def run_benchmarks(out: Path = DEFAULT_OUT, years: int = 10, seed: int = 7, work
     console.print(f"benchmark home: {home} (its own embedded PostgreSQL unless COP_DATABASE_URL is set)")
     try:
         db.start()
+        if section == "anomalies":
+            return _anomalies_only(out, years, seed, workers)
         results = _stages(years, seed, workers, verdict_runs)
     finally:
         if not keep:
@@ -46,8 +48,22 @@ def run_benchmarks(out: Path = DEFAULT_OUT, years: int = 10, seed: int = 7, work
     return results
 
 
+def _anomalies_only(out: Path, years: int, seed: int, workers: int) -> dict:
+    from bench.anomalies import markdown as anomaly_markdown, run_section
+
+    results = {"measured_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+               "sample_years": years, "seed": seed, "anomalies": run_section(years, seed, workers)}
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "anomalies.json").write_text(json.dumps(results, indent=2) + "\n")
+    (out / "anomalies.md").write_text(anomaly_markdown(results["anomalies"]))
+    print(anomaly_markdown(results["anomalies"]))
+    console.print(f"figures written to {out / 'anomalies.json'} and {out / 'anomalies.md'}")
+    return results
+
+
 def _stages(years: int, seed: int, workers: int, verdict_runs: int) -> dict:
     from bench.backfill import backfill_and_grow
+    from bench.anomalies import measure_anomalies
     from bench.cycle import measure_cycle
     from bench.loader import measure_loader
     from bench.portal_load import measure_portal_load
@@ -75,6 +91,8 @@ def _stages(years: int, seed: int, workers: int, verdict_runs: int) -> dict:
         results["backfill"], results["growth"] = backfill_and_grow(samples, workers)
         console.rule("[bold]5. Monthly cycle")
         results["monthly_cycle"] = measure_cycle(samples)
+        console.rule("[bold]6. Planted anomalies")
+        results["anomalies"] = measure_anomalies(samples)
     results["total_seconds"] = round(total.seconds, 1)
     return results
 
@@ -113,6 +131,10 @@ def markdown(results: dict) -> str:
     lines += ["", f"Verdict time by stage (median): {shares}.",
               f"Whole benchmark: {results['total_seconds']:.0f} s (generating the samples: "
               f"{results['generate_seconds']:.0f} s).", ""]
+    if "anomalies" in results:
+        from bench.anomalies import markdown as anomaly_markdown
+
+        lines.append(anomaly_markdown(results["anomalies"]))
     return "\n".join(lines)
 
 

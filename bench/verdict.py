@@ -42,7 +42,7 @@ def measure_verdict(samples: Samples, runs: int = 20, history: int = 12) -> dict
                 receipt = _submit(samples, entry)
             walls.append(watch.seconds)
             rows.append(receipt.rows)
-            warnings.append(len(receipt.warnings))
+            warnings.append(receipt.warning_count)
             for stage, seconds in receipt.timings.items():
                 stages.setdefault(stage, []).append(seconds)
         naive = [_naive_script(url, samples.path(entry).read_bytes()) for entry in timed[:BASELINE_FILES]]

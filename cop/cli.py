@@ -223,7 +223,6 @@ def generate(
 
 # ---------------------------------------------------------------- intake
 
-PROBLEMS_SHOWN = {"errors": 20, "warnings": 5}
 
 
 @app.command()
@@ -270,14 +269,11 @@ def _user_name(getpass) -> str:
 
 
 def _print_receipt(receipt) -> None:
+    from loaders.problems import rule_summary
+
     print(receipt.summary)
-    for label, problems in (("errors", receipt.errors), ("warnings", receipt.warnings)):
-        for p in problems[:PROBLEMS_SHOWN[label]]:
-            where = ", ".join(part for part in (f"row {p.row}" if p.row else "", f"column '{p.column}'"
-                                                if p.column else "") if part)
-            print(f"  {p.severity} {p.rule} {where}: {p.message}")
-        if len(problems) > PROBLEMS_SHOWN[label]:
-            print(f"  ... and {len(problems) - PROBLEMS_SHOWN[label]} more {label} (all in the problem file)")
+    for line in rule_summary(receipt.counts, receipt.errors + receipt.warnings):
+        print(line)
     if receipt.report_html:
         print(f"report: {receipt.report_html}\nproblems: {receipt.problems_csv} | {receipt.problems_xlsx}")
 
@@ -531,12 +527,18 @@ def bench(
     workers: int = typer.Option(2, "--workers", min=1, help="Processes submitting files in the backfill."),
     verdict_runs: int = typer.Option(20, "--verdict-runs", min=1, help="Timed files in the verdict latency."),
     keep: bool = typer.Option(False, "--keep", help="Keep the benchmark's COP_HOME and its database running."),
+    section: Optional[str] = typer.Option(None, "--section", help="Run one section alone: 'anomalies' (planted "
+                                          "anomalies against the warnings and the integrity screen; writes "
+                                          "anomalies.json and anomalies.md)."),
 ) -> None:
-    """Measure the pipeline against its baselines (loader, verdict, backfill, growth, monthly cycle)
-    in a fresh COP_HOME of its own, and write the figures."""
+    """Measure the pipeline against its baselines (loader, verdict, backfill, growth, monthly cycle,
+    planted anomalies) in a fresh COP_HOME of its own, and write the figures."""
     from bench.run import DEFAULT_OUT, run_benchmarks
 
-    run_benchmarks(out=(out or DEFAULT_OUT).resolve(), years=years, workers=workers, verdict_runs=verdict_runs, keep=keep)
+    if section not in (None, "anomalies"):
+        fail(f"unknown section '{section}'; the only section that runs alone is 'anomalies'")
+    run_benchmarks(out=(out or DEFAULT_OUT).resolve(), years=years, workers=workers, verdict_runs=verdict_runs,
+                   keep=keep, section=section)
 
 
 # ---------------------------------------------------------------- orchestration (Airflow)

@@ -143,7 +143,7 @@ def submit_samples(samples: Path, hold_back: frozenset[str] = frozenset(),
 
 def _verdict_line(entry: ManifestEntry, receipt) -> str:
     colour = {"accepted": "green", "rejected": "red", "duplicate": "yellow"}.get(receipt.status, "white")
-    detail = f"{receipt.rows} rows, {len(receipt.errors)} errors, {len(receipt.warnings)} warnings"
+    detail = f"{receipt.rows} rows, {receipt.error_count} errors, {receipt.warning_count} warnings"
     if receipt.errors:
         first = receipt.errors[0]
         detail += f" - first: [{first.rule}] {first.message}"

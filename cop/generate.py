@@ -2,8 +2,10 @@
 
 One file per province per month, in each province's own format and headers,
 with the real-life mess the pipeline must handle: late files, units missing
-from a file, a month never sent, revised resubmissions, outliers, copied and
-all-zero rows, and a few files with blocking errors (most fixed and resent).
+from a file, a month never sent, revised resubmissions, a few files with blocking errors (most fixed
+and resent), and labelled mistakes in accepted files (cop/anomalies.py; labels in anomalies.csv):
+typing errors, transposed digits, figures in the wrong column, copied and all-zero rows, collapsing
+FIRs, rounded figures.
 
 Deterministic: the same arguments give the same bytes.
 
@@ -22,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cop.anomalies import SINGLE_VALUE_KINDS, Anomaly, Planter, write_anomalies
 from cop.fileformats import return_file_bytes, write_bytes
 from cop.period import add_months, due_date, format_period, months_between
 from cop.registry import UnitVersion, load_registry
@@ -153,35 +156,19 @@ class ProvinceMonth:
     rows: list[dict]           # field -> value, identity included
 
 
-def _apply_mess(rng: np.random.Generator, form: Form, pm: ProvinceMonth, previous: dict[str, dict]) -> list[str]:
-    """Outliers, copied rows, all-zero rows and dropped units; returns notes."""
-    notes = []
-    caps = {f.name: f.max for f in form.fields}
+def _apply_mess(rng: np.random.Generator, planter: Planter, pm: ProvinceMonth,
+                previous: dict[str, dict]) -> tuple[list[str], list[Anomaly]]:
+    """Labelled mistakes (cop/anomalies.py) and dropped units; returns notes and the labels."""
     rows = pm.rows
-    if rng.random() < 0.2 and rows:
-        row = rows[rng.integers(len(rows))]
-        field = str(rng.choice(["street_crime_reported", "community_meetings_held", "complaints_received",
-                                "disputes_referred"]))
-        row[field] = int(min(caps[field], max(row[field], 2) * 8 + 12))
-        if field == "complaints_received":
-            row["complaints_resolved"] = min(row["complaints_resolved"], row[field])
-        notes.append(f"outlier {row['unit_code']}.{field}")
-    if rng.random() < 0.06 and rows:
-        index = int(rng.integers(len(rows)))
-        last = previous.get(rows[index]["unit_code"])
-        if last:
-            rows[index] = dict(last, period=rows[index]["period"], district_code=rows[index]["district_code"])
-            notes.append(f"copy of last month {rows[index]['unit_code']}")
-    if rng.random() < 0.05 and rows:
-        row = rows[rng.integers(len(rows))]
-        for field in form.fields:
-            row[field.name] = 0 if field.required else None
-        notes.append(f"all zeros {row['unit_code']}")
+    anomalies = planter.plant(rows, previous, format_period(pm.month)) if rows else []
+    notes = [f"{a.kind} {a.unit_code}" + (f".{a.fields}" if a.kind in SINGLE_VALUE_KINDS else "")
+             for a in anomalies]
     if rng.random() < 0.15 and len(rows) > 5:
         for _ in range(int(rng.integers(1, 5))):
             dropped = rows.pop(int(rng.integers(len(rows))))
             notes.append(f"missing {dropped['unit_code']}")
-    return notes
+    present = {row["unit_code"] for row in rows}
+    return notes, [a for a in anomalies if a.unit_code in present]
 
 
 def _received_at(rng: np.random.Generator, month: dt.date, due_day: int, late: bool) -> dt.datetime:
@@ -250,6 +237,7 @@ def generate_returns(out_dir: Path, years: int = 2, seed: int = 7, end: dt.date 
     rng = np.random.default_rng(seed)
     all_units = list(registry.unit_versions)
     manifest: list[ManifestEntry] = []
+    anomalies: list[Anomaly] = []
 
     tasks = [(p, m) for p in registry.province_codes for m in months]
     bar = _progress(len(tasks), "generating returns") if progress else None
@@ -257,18 +245,21 @@ def generate_returns(out_dir: Path, years: int = 2, seed: int = 7, end: dt.date 
         amendment = load_amendment(province)
         profiles = _profiles(rng, [u for u in all_units if u.province_code == province])
         previous: dict[str, dict] = {}
+        planter = Planter(rng, form, province, tuple(f.name for f in amendment.local_indicators))
         for index, month in enumerate(months):
             period = format_period(month)
             pm = _province_month(rng, form, amendment, province, month, index / max(len(months) - 1, 1), profiles)
             clean_rows = [dict(r) for r in pm.rows]
-            notes = _apply_mess(rng, form, pm, previous)
+            notes, planted = _apply_mess(rng, planter, pm, previous)
             previous = {row["unit_code"]: row for row in clean_rows}
             if (province, period) != incidents.never_sent:
                 manifest += _emit(rng, out_dir, form, amendment, pm, notes, incidents, all_units)
+                anomalies += planted
             if bar:
                 bar()
     manifest.sort(key=lambda e: (e.received_at, e.file))
     _write_manifest(out_dir / "manifest.csv", manifest)
+    write_anomalies(out_dir / "anomalies.csv", anomalies)
     return manifest
 
 

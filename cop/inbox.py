@@ -154,8 +154,8 @@ def receipt_outcome(receipt, file_name: str, kept_at: str | None = None, note: s
     return FileOutcome(
         file_name=file_name, province=receipt.province, period=receipt.period, verdict=receipt.status,
         received_at=receipt.received_at.isoformat(timespec="seconds"), submission_id=receipt.submission_id,
-        version=receipt.version, rows=receipt.rows, error_count=len(receipt.errors),
-        warning_count=len(receipt.warnings), errors=_problem_lines(receipt.errors, MAX_ERRORS_SHOWN),
+        version=receipt.version, rows=receipt.rows, error_count=receipt.error_count,
+        warning_count=receipt.warning_count, errors=_problem_lines(receipt.errors, MAX_ERRORS_SHOWN),
         warnings=_problem_lines(receipt.warnings, MAX_WARNINGS_SHOWN),
         report=home_relative(receipt.report_html), problem_file=home_relative(receipt.problems_csv),
         kept_at=kept_at, note=note, due_on=_due_on(receipt.province, receipt.period),

@@ -82,10 +82,21 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class Outputs:
+    max_stored_problems_per_rule: int
+    check_retention_days: int
+
+
+@dataclass(frozen=True)
 class HistoryRules:
-    outlier_robust_z: float
+    outlier_rule_version: int
     outlier_history_months: int
     outlier_min_history: int
+    outlier_tail_probability: float
+    outlier_slip_tail_probability: float
+    outlier_overdispersion: float
+    outlier_peer_overdispersion: float
+    outlier_level_floor: float
     outlier_min_abs_change: float
 
 
@@ -101,6 +112,7 @@ class Form:
     fields: tuple[Field, ...]
     cross_field_rules: tuple[CrossFieldRule, ...]
     history_rules: HistoryRules
+    outputs: Outputs
     rules: dict[str, Rule]
 
     def field(self, name: str) -> Field:
@@ -294,6 +306,8 @@ def parse_form(path: Path) -> Form:
     history_raw = check.get(raw, "history_rules", dict, "top level")
     history = HistoryRules(**{name: check.get(history_raw, name, (int, float), "history_rules")
                               for name in HistoryRules.__dataclass_fields__})
+    outputs_raw = check.get(raw, "outputs", dict, "top level")
+    outputs = Outputs(**{name: check.get(outputs_raw, name, int, "outputs") for name in Outputs.__dataclass_fields__})
     programme_start = check.get(raw, "programme_start", str, "top level")
     try:
         parse_period(programme_start)
@@ -302,8 +316,9 @@ def parse_form(path: Path) -> Form:
     return Form(
         version=check.get(raw, "version", int, "top level"), programme_start=programme_start,
         default_due_day=check.get(raw, "default_due_day", int, "top level"),
-        default_lock_after_days=check.get(raw, "default_lock_after_days", int, "top level"), limits=limits, groups=groups,
-        identity=identity, fields=fields, cross_field_rules=tuple(cross), history_rules=history, rules=rules,
+        default_lock_after_days=check.get(raw, "default_lock_after_days", int, "top level"), limits=limits,
+        groups=groups, identity=identity, fields=fields, cross_field_rules=tuple(cross), history_rules=history,
+        outputs=outputs, rules=rules,
     )
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 import sys
 import time
 import uuid
@@ -32,7 +33,8 @@ from cop.spec import Amendment, load_amendment, load_form
 from loaders.history import fetch_history
 from loaders.landing import land, sha256_of
 from loaders.load import load_rows
-from loaders.problems import Problem, problem, sort_problems, write_problem_csv, write_problem_xlsx
+from loaders.problems import (Problem, RuleCount, bound_problems, problem, sort_problems, write_problem_csv,
+                              write_problem_xlsx)
 from loaders.reading import ReadError, read_table
 from loaders.report import write_report
 from loaders.sandbox import ChildFailed, run_isolated, start as start_sandbox
@@ -44,6 +46,7 @@ PAUSE_BEFORE_COMMIT_ENV = "COP_INTAKE_PAUSE_BEFORE_COMMIT"
 # How long a file waits for another file of the same province and month to be decided.
 MONTH_LOCK_WAIT_ENV = "COP_INTAKE_MONTH_LOCK_WAIT_SECONDS"
 MONTH_LOCK_WAIT_SECONDS = 120  # longer than any verdict takes, even of the worst file on a busy server
+DRY_RUN_PREFIX = "dry-run-"  # the folder of a "check only" run's files, under COP_HOME/validation/
 STATUSES = ("accepted", "rejected", "duplicate")
 _HISTORY_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="cop-history")
 
@@ -84,6 +87,20 @@ class Receipt:
     supersedes: int | None = None
     folder: Path | None = None
     timings: dict[str, float] = dataclass_field(default_factory=dict)
+    # Every problem counted by rule; `errors` and `warnings` hold the details kept (spec: outputs).
+    counts: list[RuleCount] = dataclass_field(default_factory=list)
+
+    @property
+    def error_count(self) -> int:
+        return sum(c.total for c in self.counts if c.severity == "error")
+
+    @property
+    def warning_count(self) -> int:
+        return sum(c.total for c in self.counts if c.severity == "warning")
+
+    @property
+    def details_cut(self) -> int:
+        return sum(c.cut for c in self.counts)
 
     @property
     def problems_csv(self) -> Path | None:
@@ -105,7 +122,7 @@ class Receipt:
     def summary(self) -> str:
         """One line for a person: the verdict and why."""
         what = f"{self.province} {self.period}"
-        counts = f"{self.rows} rows, {len(self.errors)} errors, {len(self.warnings)} warnings"
+        counts = f"{self.rows} rows, {self.error_count} errors, {self.warning_count} warnings"
         if self.status == "duplicate":
             return f"duplicate: {what} already received as submission {self.duplicate_of} (version {self.version})"
         version = f" as version {self.version}" if self.version else ""
@@ -119,6 +136,8 @@ class Receipt:
             "submission_id": self.submission_id, "status": self.status, "province": self.province,
             "period": self.period, "version": self.version, "rows": self.rows,
             "errors": [p.to_dict() for p in self.errors], "warnings": [p.to_dict() for p in self.warnings],
+            "error_count": self.error_count, "warning_count": self.warning_count,
+            "problem_counts": [c.to_dict() for c in self.counts],
             "file_name": self.file_name, "file_size": self.file_size, "sha256": self.sha256,
             "submitted_by": self.submitted_by, "channel": self.channel, "received_at": self.received_at.isoformat(),
             "dry_run": self.dry_run, "duplicate_of": self.duplicate_of, "supersedes": self.supersedes,
@@ -133,9 +152,15 @@ def _text(path: Path | None) -> str | None:
 
 @dataclass
 class _Verdict:
-    problems: list[Problem]
+    problems: list[Problem]       # the details kept: at most outputs.max_stored_problems_per_rule per rule
     checked: CheckedReturn | None
     timings: dict[str, float]
+    counts: list[RuleCount]
+
+    @classmethod
+    def of(cls, problems: list[Problem], checked: CheckedReturn | None, timings: dict[str, float]) -> "_Verdict":
+        kept, counts = bound_problems(sort_problems(problems), load_form().outputs.max_stored_problems_per_rule)
+        return cls(kept, checked, timings, counts)
 
     @property
     def errors(self) -> list[Problem]:
@@ -147,7 +172,15 @@ class _Verdict:
 
     @property
     def status(self) -> str:
-        return "rejected" if self.errors else "accepted"
+        return "rejected" if any(c.severity == "error" for c in self.counts) else "accepted"
+
+    @property
+    def error_count(self) -> int:
+        return sum(c.total for c in self.counts if c.severity == "error")
+
+    @property
+    def warning_count(self) -> int:
+        return sum(c.total for c in self.counts if c.severity == "warning")
 
     @property
     def rows(self) -> int:
@@ -263,7 +296,7 @@ def _judge(content: bytes, amendment: Amendment, month: dt.date, received_at: dt
                                                answers={"history": history_future.result})
     except ChildFailed as exc:
         found, checked, timings = [_unreadable(exc)], None, {}
-    return _Verdict(sort_problems(problems + found), checked, timings)
+    return _Verdict.of(problems + found, checked, timings)
 
 
 def read_and_check(ask: Callable[[str], object], content: bytes, amendment: Amendment,
@@ -288,16 +321,33 @@ def _unreadable(failure: ChildFailed) -> Problem:
 
 
 def _check_only(content: bytes, amendment: Amendment, month: dt.date, receipt: Receipt) -> Receipt:
+    clean_check_outputs()
     verdict = _judge(content, amendment, month, receipt.received_at)
     _fill(receipt, verdict)
-    receipt.folder = _write_outputs(state_dir("validation") / f"dry-run-{uuid.uuid4().hex}", receipt, verdict)
+    receipt.folder = _write_outputs(state_dir("validation") / f"{DRY_RUN_PREFIX}{uuid.uuid4().hex}", receipt, verdict)
     return receipt
 
 
 def _fill(receipt: Receipt, verdict: _Verdict) -> None:
     receipt.status, receipt.rows = verdict.status, verdict.rows
-    receipt.errors, receipt.warnings = verdict.errors, verdict.warnings
+    receipt.errors, receipt.warnings, receipt.counts = verdict.errors, verdict.warnings, verdict.counts
     receipt.timings.update(verdict.timings)
+
+
+def clean_check_outputs(now: dt.datetime | None = None, days: int | None = None) -> int:
+    """Delete the files of "check only" runs older than outputs.check_retention_days; returns how many.
+    (Their verdicts stay where the caller recorded them, e.g. the portal's checks.)"""
+    days = load_form().outputs.check_retention_days if days is None else days
+    cutoff = (now or dt.datetime.now(dt.timezone.utc)).timestamp() - days * 86400
+    removed = 0
+    for folder in state_dir("validation").glob(f"{DRY_RUN_PREFIX}*"):
+        try:
+            if folder.is_dir() and folder.stat().st_mtime < cutoff:
+                shutil.rmtree(folder)
+                removed += 1
+        except FileNotFoundError:
+            continue  # another process cleaned it meanwhile
+    return removed
 
 
 # ---------------------------------------------------------------- registering
@@ -321,6 +371,7 @@ def _is_duplicate(conn: psycopg.Connection, receipt: Receipt, month: dt.date) ->
     receipt.status, receipt.version, receipt.rows, receipt.duplicate_of = "duplicate", version, rows or 0, original
     receipt.errors = [p for p in problems if p.is_error]
     receipt.warnings = [p for p in problems if not p.is_error]
+    receipt.counts = problem_counts_of(conn, original)
     receipt.folder = state_dir("validation") / str(original)
     return True
 
@@ -334,8 +385,8 @@ def _register(conn: psycopg.Connection, receipt: Receipt, verdict: _Verdict, mon
     receipt.supersedes = _current_accepted(conn, receipt.province, month) if verdict.status == "accepted" else None
     receipt.submission_id = _insert_submission(
         conn, receipt, month, verdict.status, receipt.version, verdict.rows if verdict.checked else None,
-        len(verdict.errors), len(verdict.warnings), landed=landed)
-    _copy_problems(conn, receipt.submission_id, verdict.problems)
+        verdict.error_count, verdict.warning_count, landed=landed)
+    _copy_problems(conn, receipt.submission_id, verdict.problems, verdict.counts)
     if verdict.status == "accepted":
         load_rows(conn, receipt.submission_id, verdict.checked, receipt.province, month)
     receipt.timings["load"] = time.perf_counter() - started
@@ -368,31 +419,46 @@ def _landed_path_of(conn: psycopg.Connection, submission_id: int) -> str:
                         (submission_id,)).fetchone()[0]
 
 
-def _copy_problems(conn: psycopg.Connection, submission_id: int, problems: list[Problem]) -> None:
+def _copy_problems(conn: psycopg.Connection, submission_id: int, problems: list[Problem],
+                   counts: list[RuleCount]) -> None:
     with conn.cursor().copy("copy audit.problems (submission_id, problem_no, severity, rule, source_row, "
-                            "column_name, field, unit_code, value, message) from stdin") as copy:
+                            "column_name, field, unit_code, value, message, score) from stdin") as copy:
         for number, p in enumerate(problems, start=1):
             copy.write_row((submission_id, number, p.severity, p.rule, p.row, p.column, p.field, p.unit_code,
-                            p.value, p.message))
+                            p.value, p.message, p.score))
+    with conn.cursor().copy("copy audit.problem_counts (submission_id, rule, severity, total, stored) "
+                            "from stdin") as copy:
+        for c in counts:
+            copy.write_row((submission_id, c.rule, c.severity, c.total, c.stored))
+
+
+def problem_counts_of(conn: psycopg.Connection, submission_id: int) -> list[RuleCount]:
+    """Every problem of a submission counted by rule (errors first, the most frequent first)."""
+    form = load_form()
+    rows = conn.execute("select rule, severity, total, stored from audit.problem_counts where submission_id = %s "
+                        "order by severity = 'warning', total desc, rule", (submission_id,)).fetchall()
+    return [RuleCount(rule, severity, form.rules[rule].title if rule in form.rules else rule, total, stored)
+            for rule, severity, total, stored in rows]
 
 
 def _problems_of(conn: psycopg.Connection, submission_id: int) -> list[Problem]:
     form = load_form()
-    rows = conn.execute("select severity, rule, message, source_row, column_name, value, field, unit_code "
+    rows = conn.execute("select severity, rule, message, source_row, column_name, value, field, unit_code, score "
                         "from audit.problems where submission_id = %s order by problem_no", (submission_id,))
     return [Problem(severity=s, rule=r, title=form.rules[r].title if r in form.rules else r, message=m, row=row,
-                    column=c, value=v, field=f, unit_code=u) for s, r, m, row, c, v, f, u in rows]
+                    column=c, value=v, field=f, unit_code=u, score=score)
+            for s, r, m, row, c, v, f, u, score in rows]
 
 
 def _write_outputs(folder: Path, receipt: Receipt, verdict: _Verdict) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     problems = verdict.problems
     write_problem_csv(problems, folder / "problems.csv")
-    write_problem_xlsx(problems, folder / "problems.xlsx")
+    write_problem_xlsx(problems, folder / "problems.xlsx", verdict.counts)
     receipt.folder = folder
     details = receipt.to_dict() | {"province_name": load_amendment(receipt.province).name,
                                    "errors": verdict.errors, "warnings": verdict.warnings}
-    write_report(details, problems, verdict.checked.outcomes if verdict.checked else [], folder)
+    write_report(details, problems, verdict.checked.outcomes if verdict.checked else [], folder, verdict.counts)
     return folder
 
 

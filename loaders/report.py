@@ -11,7 +11,7 @@ from pathlib import Path
 from jinja2 import Environment, select_autoescape
 
 from expectations.runner import Outcome
-from loaders.problems import Problem
+from loaders.problems import Problem, RuleCount
 
 _TEMPLATE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -27,13 +27,19 @@ _TEMPLATE = """<!doctype html>
 <h1>Monthly COP return: {{ r.province_name }} ({{ r.province }}), {{ r.period }}</h1>
 <p class="verdict {{ r.status }}">Verdict: <strong>{{ r.status }}</strong>
 {% if r.version %} (version {{ r.version }}){% endif %}{% if r.dry_run %} (check only, nothing was saved){% endif %}
- &mdash; {{ r.rows }} rows, {{ r.errors|length }} errors, {{ r.warnings|length }} warnings</p>
+ &mdash; {{ r.rows }} rows, {{ r.error_count }} errors, {{ r.warning_count }} warnings</p>
 <p>File <code>{{ r.file_name }}</code>, {{ r.file_size }} bytes, sha256 <code>{{ r.sha256 }}</code>,
  received {{ r.received_at }} from {{ r.submitted_by }} ({{ r.channel }}).</p>
 <p>Download the problems: <a href="problems.csv">problems.csv</a> &middot; <a href="problems.xlsx">problems.xlsx</a></p>
 {% if r.status == 'rejected' %}<p>Nothing from this file was loaded. Fix every error below and send the whole
  file again; warnings do not stop a file.</p>{% endif %}
 <h2>Problems</h2>
+{% if counts %}
+<table><tr><th>Rule</th><th>Severity</th><th>Problems</th><th>Listed below</th></tr>
+{% for c in counts %}<tr class="{{ c.severity }}"><td>{{ c.rule }} {{ c.title }}</td><td>{{ c.severity }}</td>
+<td>{{ c.total }}</td><td>{{ c.stored }}{% if c.cut %} (the {{ c.stored }} worst; {{ c.cut }} more not listed){% endif %}</td></tr>
+{% endfor %}</table>
+{% endif %}
 {% if problems %}
 <table><tr><th>Severity</th><th>Rule</th><th>Row</th><th>Column</th><th>Value</th><th>Unit</th><th>What to do</th></tr>
 {% for p in problems %}<tr class="{{ p.severity }}"><td>{{ p.severity }}</td><td>{{ p.rule }} {{ p.title }}</td>
@@ -57,8 +63,9 @@ _environment = Environment(autoescape=select_autoescape(default=True, default_fo
 _template = _environment.from_string(_TEMPLATE)
 
 
-def write_report(receipt: dict, problems: list[Problem], outcomes: list[Outcome], folder: Path) -> Path:
+def write_report(receipt: dict, problems: list[Problem], outcomes: list[Outcome], folder: Path,
+                 counts: list[RuleCount] = ()) -> Path:
     path = folder / "report.html"
-    path.write_text(_template.render(r=receipt, problems=problems, outcomes=outcomes,
+    path.write_text(_template.render(r=receipt, problems=problems, outcomes=outcomes, counts=counts,
                                      failed=sum(not o.success for o in outcomes)), encoding="utf-8")
     return path

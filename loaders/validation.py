@@ -24,7 +24,7 @@ from cop.registry import Registry
 from cop.spec import IDENTITY_FIELDS, Amendment, Field, Form
 from expectations.runner import Outcome, run_expectations
 from expectations.suites import PERIOD_PARAMETER, PROVINCE_PARAMETER
-from loaders.history import History, history_warnings
+from loaders.history import History, Peer, history_warnings
 from loaders.mapping import ColumnMap, map_headers
 from loaders.problems import Problem, problem
 from loaders.reading import Table
@@ -90,7 +90,9 @@ def check_return(table: Table, amendment: Amendment, form: Form, registry: Regis
     known = history()
     timings["history_wait"] = time.perf_counter() - started
     started = time.perf_counter()
-    problems += history_warnings(frame, checked.value_fields, known, form.history_rules, rules.describe_cell)
+    peers = {u.unit_code: Peer(u.population, u.urban_rural, u.district_code)
+             for u in registry.units_open(amendment.province, month)}
+    problems += history_warnings(frame, checked.value_fields, known, form.history_rules, rules.describe_cell, peers)
     timings["rules"] += time.perf_counter() - started
     return checked
 

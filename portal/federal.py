@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 
 from cop.period import PeriodError, add_months, format_period, parse_period
 from cop.registry import load_registry
-from portal import accounts, receipts, status
+from portal import accounts, integrity, receipts, status
 from portal.web import Refused, federal_user, render
 
 router = APIRouter(prefix="/federal")
@@ -32,7 +32,9 @@ def status_page(request: Request, end: str | None = None, months: int = 12):
     federal_user(request)
     last, span = _window(request, end, months)
     matrix = status.status_matrix(last, span, request.app.state.settings.clock())
+    screen = integrity.integrity_screen(add_months(last, -(span - 1)), last)
     return render(request, "federal_status.html", matrix=matrix, last=last, span=span, spans=MONTH_SPANS,
+                  integrity=screen, integrity_labels=integrity.FLAG_LABELS,
                   earlier=format_period(add_months(last, -span)), later=format_period(add_months(last, span)),
                   labels=status.STATE_LABELS)
 
@@ -46,6 +48,17 @@ def problems_page(request: Request, end: str | None = None, months: int = 12, se
     return render(request, "federal_problems.html", rules=status.problem_counts(first, last, severity),
                   provinces=load_registry().province_codes, first=first, last=last, span=span, spans=MONTH_SPANS,
                   severity=severity)
+
+
+@router.get("/integrity")
+def integrity_page(request: Request, end: str | None = None, months: int = 12, province: str | None = None):
+    federal_user(request)
+    last, span = _window(request, end, months)
+    codes = load_registry().province_codes
+    province = province if province in codes else None
+    screen = integrity.integrity_screen(add_months(last, -(span - 1)), last, province)
+    return render(request, "federal_integrity.html", integrity=screen, integrity_labels=integrity.FLAG_LABELS,
+                  provinces=codes, province=province, last=last, span=span, spans=MONTH_SPANS)
 
 
 @router.get("/submissions")

@@ -23,12 +23,12 @@ from cop.spec import load_amendment, load_form
 from cop.template import template_bytes
 from loaders.intake import MonthBusy, SubmitError, submit_file
 from portal import accounts, receipts, status
+from portal.problem_groups import group_problems
 from portal.web import (Refused, check_csrf, client_ip, current_session, ensure_province_access, province_user,
                         read_form, render)
 
 router = APIRouter()
 MONTHS_OFFERED = 24
-MAX_PROBLEMS_ON_PAGE = 2000
 TEMPLATE_TYPES = {"csv": "text/csv; charset=utf-8",
                   "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
@@ -178,7 +178,7 @@ def _submit(request: Request, session: accounts.Session, code: str, month: dt.da
         return response
     detail = {"province": code, "period": format_period(month), "file_name": file_name, "bytes": len(content),
               "sha256": receipt.sha256, "status": receipt.status, "submission_id": receipt.submission_id,
-              "version": receipt.version, "errors": len(receipt.errors), "warnings": len(receipt.warnings)}
+              "version": receipt.version, "errors": receipt.error_count, "warnings": receipt.warning_count}
     if dry_run:
         check_id = receipts.record_check(receipt, session.user.username)
         accounts.audit(None, session.user.username, "upload.check", detail | {"check_id": check_id},
@@ -209,7 +209,8 @@ def receipt_page(request: Request, submission_id: int):
     runs = status.pipeline_runs_for([view]) if session.user.is_federal else {}
     return render(request, "receipt.html", submission=view, check=None, cell=cell,
                   province=load_registry().province(view.province_code), run=runs.get(submission_id),
-                  **_problem_context(problems), base=f"/submissions/{submission_id}")
+                  **_problem_context(problems, receipts.problem_counts(submission_id)),
+                  base=f"/submissions/{submission_id}")
 
 
 @router.get("/submissions/{submission_id}/{name}")
@@ -227,7 +228,7 @@ def check_page(request: Request, check_id: str):
     session, view = _owned_check(request, check_id)
     return render(request, "receipt.html", submission=None, check=view, cell=None,
                   province=load_registry().province(view.province_code), run=None,
-                  **_problem_context(view.problems()), base=f"/checks/{check_id}")
+                  **_problem_context(view.problems(), view.counts()), base=f"/checks/{check_id}")
 
 
 @router.get("/checks/{check_id}/{name}")
@@ -267,23 +268,11 @@ def _file_response(path: Path | None, stem: str, name: str) -> Response:
     return FileResponse(path, media_type=receipts.FILES[path.name], filename=f"{stem}-{path.name}")
 
 
-def _problem_context(problems: list[receipts.ProblemRow]) -> dict:
-    errors = [p for p in problems if p.severity == "error"]
-    warnings = [p for p in problems if p.severity != "error"]
-    return {"errors": errors[:MAX_PROBLEMS_ON_PAGE], "warnings": warnings[:MAX_PROBLEMS_ON_PAGE],
-            "error_total": len(errors), "warning_total": len(warnings), "shown_limit": MAX_PROBLEMS_ON_PAGE,
-            "error_summary": _by_rule(errors), "warning_summary": _by_rule(warnings)}
-
-
-def _by_rule(problems: list[receipts.ProblemRow]) -> list[dict]:
-    """How many times each rule was broken and in which columns: the first thing to read in a long list."""
-    summary: dict[str, dict] = {}
-    for p in problems:
-        entry = summary.setdefault(p.rule, {"rule": p.rule, "title": p.title, "count": 0, "columns": []})
-        entry["count"] += 1
-        if p.column and p.column not in entry["columns"]:
-            entry["columns"].append(p.column)
-    return sorted(summary.values(), key=lambda e: -e["count"])
+def _problem_context(problems: list[receipts.ProblemRow], counts: list) -> dict:
+    """The receipt's problems grouped by rule (portal/problem_groups.py), errors and warnings apart."""
+    errors, warnings = group_problems(problems, counts, "error"), group_problems(problems, counts, "warning")
+    return {"error_groups": errors, "warning_groups": warnings,
+            "error_total": sum(g.total for g in errors), "warning_total": sum(g.total for g in warnings)}
 
 
 # ---------------------------------------------------------------- history

@@ -14,7 +14,8 @@ from cop.security import PORTAL_ROLE
 from cop.paths import state_dir
 from cop.period import format_period
 from cop.spec import load_form
-from loaders.intake import Receipt
+from loaders.intake import Receipt, problem_counts_of
+from loaders.problems import RuleCount
 
 FILES = {"problems.csv": "text/csv; charset=utf-8",
          "problems.xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -32,15 +33,16 @@ class ProblemRow:
     unit_code: str | None
     what: str
     fix: str
+    score: float | None = None
 
 
-def problem_row(severity: str, rule: str, message: str, row, column, value, unit_code) -> ProblemRow:
+def problem_row(severity: str, rule: str, message: str, row, column, value, unit_code, score=None) -> ProblemRow:
     """Split the intake's message ("what is wrong. how to fix it") at the rule's fix text from the spec."""
     entry = load_form().rules.get(rule)
     what, fix = message, ""
     if entry and entry.fix and message.endswith(entry.fix):
         what, fix = message[: -len(entry.fix)].strip(), entry.fix
-    return ProblemRow(severity, rule, entry.title if entry else rule, row, column, value, unit_code, what, fix)
+    return ProblemRow(severity, rule, entry.title if entry else rule, row, column, value, unit_code, what, fix, score)
 
 
 @dataclass
@@ -125,9 +127,17 @@ def problems_of(submission_id: int) -> list[ProblemRow]:
                               "where submission_id = %s", (submission_id,)).fetchone()
         if source is None:
             return []
-        rows = conn.execute("select severity, rule, message, source_row, column_name, value, unit_code "
+        rows = conn.execute("select severity, rule, message, source_row, column_name, value, unit_code, score "
                             "from audit.problems where submission_id = %s order by problem_no", source).fetchall()
     return [problem_row(*row) for row in rows]
+
+
+def problem_counts(submission_id: int) -> list[RuleCount]:
+    """Every problem of the submission counted by rule (a duplicate: those of the file it repeats)."""
+    with db.connect_as(PORTAL_ROLE) as conn:
+        source = conn.execute("select coalesce(duplicate_of, submission_id) from raw.submissions "
+                              "where submission_id = %s", (submission_id,)).fetchone()
+        return problem_counts_of(conn, source[0]) if source else []
 
 
 def submission_file(view: SubmissionView, name: str) -> Path | None:
@@ -158,8 +168,11 @@ class CheckView:
         return format_period(self.month)
 
     def problems(self) -> list[ProblemRow]:
-        return [problem_row(p["severity"], p["rule"], p["message"], p["row"], p["column"], p["value"], p["unit_code"])
-                for p in self.receipt["errors"] + self.receipt["warnings"]]
+        return [problem_row(p["severity"], p["rule"], p["message"], p["row"], p["column"], p["value"], p["unit_code"],
+                            p.get("score")) for p in self.receipt["errors"] + self.receipt["warnings"]]
+
+    def counts(self) -> list[RuleCount]:
+        return [RuleCount(**c) for c in self.receipt.get("problem_counts", [])]
 
 
 def record_check(receipt: Receipt, username: str) -> str:

@@ -240,6 +240,15 @@ def _coverage(config: ScoringConfig, scores: pd.DataFrame, rankings: pd.DataFram
     return rows
 
 
+def _integrity_flags(conn, year: int) -> pd.DataFrame:
+    """The integrity screen's year (marts.rpt_integrity_flags_unit_year): stations and months by flag."""
+    return _frame(conn, """
+        select province_code, flag, count(*)::int as stations, sum(months_flagged)::int as months,
+               count(*) filter (where is_serious)::int as serious
+        from marts.rpt_integrity_flags_unit_year where year = %s
+        group by province_code, flag order by flag, province_code""", (year,))
+
+
 def build_context(conn: psycopg.Connection, year: int, config: ScoringConfig) -> dict:
     names = dict(conn.execute("select province_code, province_name from dim_province "
                               "order by province_code").fetchall())
@@ -252,7 +261,7 @@ def build_context(conn: psycopg.Connection, year: int, config: ScoringConfig) ->
     current = completeness[completeness["year"] == year]
     ctx = dict(year=year, config=config, names=names, district_names=district_names, rankings=rankings,
                completeness=completeness, submissions=_submissions(conn, year),
-               rejection_rules=_rejection_rules(conn, year),
+               rejection_rules=_rejection_rules(conn, year), integrity=_integrity_flags(conn, year),
                rule_titles={code: rule.title for code, rule in load_form().rules.items()})
     indicators = list(config.indicators)
     ctx["province_changes"] = indicator_changes(this_year, last_year, indicators, ["province_code"])

@@ -70,7 +70,7 @@ def test_one_file_per_province_per_month_plus_the_mess(sample):
     assert kinds["fixed_resubmission"] >= 1
     sent = {(e.province, e.period) for e in manifest}
     assert len(sent) == 7 * 24 - 1, "one province-month is never sent"
-    assert any("missing" in e.note for e in manifest) and any("outlier" in e.note for e in manifest)
+    assert any("missing" in e.note for e in manifest) and any("typing_x10" in e.note for e in manifest)
     assert all((sample / e.file).exists() for e in manifest)
     assert [e.received_at for e in manifest] == sorted(e.received_at for e in manifest)
 
@@ -117,3 +117,23 @@ def test_magnitudes_are_realistic(sample):
                 meetings_last += int(row["community_meetings_held"])
     assert sum(urban_rate) / len(urban_rate) > 2 * sum(rural_rate) / len(rural_rate)
     assert meetings_last > meetings_first, "community policing activity builds up over time"
+
+
+def test_planted_anomalies_are_labelled_and_in_the_files(sample):
+    """Every kind of mistake is planted, labelled, and the labelled cell holds the planted value."""
+    from cop.anomalies import KINDS, SINGLE_VALUE_KINDS, read_anomalies
+
+    labels = read_anomalies(sample)
+    assert {a.kind for a in labels} == set(KINDS)
+    first_accepted = {}
+    for entry in read_manifest(sample):
+        if entry.expected_status == "accepted":
+            first_accepted.setdefault((entry.province, entry.period), entry)
+    checked = 0
+    for label in [a for a in labels if a.kind in SINGLE_VALUE_KINDS and a.province in ("IC", "GB", "SD")][:10]:
+        row = next(r for r in read_rows(sample, first_accepted[(label.province, label.period)].file)
+                   if r["unit_code"] == label.unit_code)
+        for field, planted in zip(label.fields.split(";"), label.planted.split(";")):
+            assert float(row[field]) == float(planted)
+        checked += 1
+    assert checked > 0

@@ -25,3 +25,10 @@ alter function releases.refuse_change() owner to cop_transform;
 -- The fetch from the provinces' servers (060) is the intake's: its ledger and its looks are cop_loader's
 -- to append (and so never taken twice).
 grant insert on audit.source_fetches, audit.source_checks to cop_loader;
+
+-- The intake counts every problem of a submission by rule (050): its counts are cop_loader's to append.
+grant insert on audit.problem_counts to cop_loader;
+
+-- The portal shows federal reviewers the integrity screen (marts.rpt_integrity_flags_*): it reads marts
+-- as the federal BI account does (all provinces, read-only), and nothing else there.
+grant cop_marts_reader, cop_all_provinces to cop_portal;

@@ -134,7 +134,7 @@ def test_every_submission_gets_problem_files_and_a_report_with_nothing_executabl
         cells = [cell for row in csv.reader(handle) for cell in row]
     assert not any(cell.startswith(("=", "+", "-", "@")) for cell in cells)
     assert "'=HYPERLINK(\"http://evil.example\",\"click\")" in cells and "'@SUM(1+1)" in cells
-    sheet = openpyxl.load_workbook(receipt.problems_xlsx).active
+    sheet = openpyxl.load_workbook(receipt.problems_xlsx)["Problems"]
     values = [c.value for row in sheet.iter_rows() for c in row if c.value is not None]
     assert all(not str(v).startswith(("=", "+", "-", "@")) for v in values)
     assert all(sheet_cell.data_type != "f" for row in sheet.iter_rows() for sheet_cell in row)

@@ -34,7 +34,7 @@ def test_value_far_from_the_units_history(history):
     assert receipt.status == "accepted"
     outlier = [p for p in receipt.warnings if p.rule == "W301"]
     assert [(p.row, p.column, p.value, p.unit_code) for p in outlier] == [(5, "burglary", "900", rows[3]["unit_code"])]
-    assert "over its last 7 months it was usually" in outlier[0].message
+    assert "over its last 7 months it usually reported about" in outlier[0].message
 
 
 def test_row_copied_from_last_month(history):

@@ -138,7 +138,8 @@ def test_rejected_then_checked_then_accepted_then_duplicate_then_revised(signed_
     for column in (header("female_officers_posted"), header("burglary"), header("unit_code")):
         assert f"<code><bdi>{column}</bdi></code>" in page.text
     assert "SD-XXX-999" in page.text and "<code><bdi>-2</bdi></code>" in page.text
-    assert "How to fix it" in page.text and load_form().rules["E042"].fix in page.text
+    # Grouped by rule: each rule once with its count and how to fix it, its examples under it.
+    assert 'id="rule-E042"' in page.text and page.text.count(load_form().rules["E042"].fix) == 1
     problems = client.get(f"/submissions/{rejected_id}/problems.csv")
     assert problems.status_code == 200 and "attachment" in problems.headers["content-disposition"]
     assert "E042" in problems.content.decode("utf-8-sig")

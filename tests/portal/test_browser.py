@@ -125,7 +125,7 @@ def test_province_uploads_fixes_and_federal_sees_it_on_time(browser, portal_url,
         page.get_by_role("button", name="Submit the return").click()
         page.wait_for_url("**/submissions/*")
         assert "Rejected" in page.get_by_role("heading", level=1).inner_text()
-        rows = page.locator("table.problems").first.locator("tbody tr")
+        rows = page.locator("table.problems tbody tr")   # one table per rule
         problems = [rows.nth(i).inner_text() for i in range(rows.count())]
         assert any("female_officers_posted" in p and p.startswith("4") for p in problems), problems
         assert any("burglary" in p and "-3" in p and p.startswith("7") for p in problems), problems

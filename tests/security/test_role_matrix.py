@@ -44,7 +44,9 @@ EXPECTED_TABLES = {
                   "raw.intake_month_locks": {"select", "insert", "update"}, "audit.problems": READ,
                   "portal.users": {"select", "insert", "update"}, "portal.sessions": ALL - {"truncate"},
                   "portal.sign_in_limits": ALL - {"truncate"}, "portal.checks": ALL - {"truncate"},
-                  "portal.audit_log": APPEND},
+                  "portal.audit_log": APPEND,
+                  # federal pages read marts as bi_reader does (cop/sql/072)
+                  "security.province_readers": READ, "marts.probe": READ},
     TRANSFORM_ROLE: {"raw.submissions": READ, "raw.return_values": READ, "raw.ref_units": READ,
                      "raw.intake_month_locks": READ, "audit.problems": READ,
                      "scores.runs": {"select", "insert", "delete"}, "security.province_readers": READ,

@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import itertools
+from collections import Counter
 from dataclasses import dataclass, field
 
 import psycopg
@@ -51,6 +52,9 @@ class RawLoader:
                     "insert into audit.problems (submission_id, problem_no, severity, rule, unit_code, message)"
                     " values (%s, %s, %s, %s, %s, 'test problem')",
                     (submission_id, number, severity, rule, unit_code))
+            for (severity, rule), total in Counter((severity, rule) for severity, rule, _ in problems).items():
+                self.conn.execute("insert into audit.problem_counts (submission_id, rule, severity, total, stored)"
+                                  " values (%s, %s, %s, %s, %s)", (submission_id, rule, severity, total, total))
             if status != "accepted":
                 return submission_id
             for source_row, (unit_code, values) in enumerate(rows.items(), start=2):
