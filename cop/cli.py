@@ -21,7 +21,7 @@ app = typer.Typer(help="National COP monitoring warehouse.", no_args_is_help=Tru
 db_app = typer.Typer(help="The warehouse database (embedded PostgreSQL unless COP_DATABASE_URL is set).",
                      no_args_is_help=True)
 app.add_typer(db_app, name="db")
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)  # messages and paths whole, never folded mid-line
 
 EXIT_USAGE = 2
 

@@ -42,7 +42,8 @@ def test_cli_exit_codes_and_json_receipt(tmp_path, conn, fresh_month):
     rows[0]["homicide"] = "-1"
     bad = write(tmp_path, "bad.csv", encode_return(rows, "IC"))
     code, out, _ = run("submit", bad, "--province", "IC", "--period", period)
-    assert code == 1 and out.startswith("rejected:") and "E042 row 2, column 'homicide'" in out
+    assert code == 1 and out.startswith("rejected:")
+    assert "  error E042 x1: " in out and "      row 2, column 'homicide': " in out  # grouped by rule
 
     assert run("submit", bad, "--province", "XX", "--period", period)[0] == 2
     assert run("submit", str(tmp_path / "nothing.csv"), "--province", "IC", "--period", period)[0] == 2
