@@ -208,8 +208,8 @@ def _ensure_release_table(conn: psycopg.Connection, table: str) -> list[str]:
         conn.execute(sql.SQL("create table {} (release_id bigint not null references releases.releases)").format(target))
         conn.execute(sql.SQL("create index on {} (release_id)").format(target))
         for trigger, when in (("append_only", "before update or delete"), ("no_truncate", "before truncate")):
-            level = "statement" if trigger == "no_truncate" else "row"
-            conn.execute(sql.SQL("create trigger {} " + when + " on {} for each " + level +
+            # per statement: refused even when it would match no row
+            conn.execute(sql.SQL("create trigger {} " + when + " on {} for each statement"
                                  " execute function releases.refuse_change()").format(sql.Identifier(trigger), target))
         conn.execute(sql.SQL("grant select on {} to cop_marts_reader").format(target))
     have = {row[0] for row in conn.execute("select column_name from information_schema.columns "

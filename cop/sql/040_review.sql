@@ -47,8 +47,9 @@ begin
 end $$;
 
 drop trigger if exists actions_append_only on review.actions;
+-- Per statement, not per row: an UPDATE or DELETE is refused even when it matches no row yet.
 create trigger actions_append_only before update or delete on review.actions
-    for each row execute function review.refuse_change();
+    for each statement execute function review.refuse_change();
 drop trigger if exists actions_no_truncate on review.actions;
 create trigger actions_no_truncate before truncate on review.actions
     for each statement execute function review.refuse_change();

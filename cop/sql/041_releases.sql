@@ -75,7 +75,7 @@ begin
     foreach name in array array['releases', 'submissions', 'tables', 'outputs'] loop
         execute format('drop trigger if exists append_only on releases.%I', name);
         execute format('create trigger append_only before update or delete on releases.%I '
-                       'for each row execute function releases.refuse_change()', name);
+                       'for each statement execute function releases.refuse_change()', name);
         execute format('drop trigger if exists no_truncate on releases.%I', name);
         execute format('create trigger no_truncate before truncate on releases.%I '
                        'for each statement execute function releases.refuse_change()', name);
