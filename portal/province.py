@@ -7,6 +7,7 @@ Whatever the URL or a form field says, a province user acts only for the provinc
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 import unicodedata
 from pathlib import Path
@@ -29,6 +30,8 @@ from portal.web import (Refused, check_csrf, client_ip, current_session, ensure_
 
 router = APIRouter()
 MONTHS_OFFERED = 24
+CHECKS_PER_HOUR_ENV = "COP_PORTAL_CHECKS_PER_HOUR"
+CHECKS_PER_HOUR = 60  # a clerk fixing a file checks it a few times an hour, not sixty
 TEMPLATE_TYPES = {"csv": "text/csv; charset=utf-8",
                   "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
@@ -156,7 +159,19 @@ def _upload(request: Request, session: accounts.Session, code: str, form, conten
     if len(content) > limit:
         raise Refused(f"The file is larger than the limit of {limit / 1_000_000:g} MB.",
                       status_code=413, audit_action="upload.refused", detail={"reason": "too large"})
+    if action == "check":
+        _limit_checks(session)
     return _submit(request, session, code, month, content, safe_display_name(file_name), dry_run=action == "check")
+
+
+def _limit_checks(session: accounts.Session) -> None:
+    """'Check only' saves nothing, so nothing else stops a script from checking files in a loop and taking
+    the verdict workers from every other province: a limit per account and hour."""
+    allowed = int(os.environ.get(CHECKS_PER_HOUR_ENV) or CHECKS_PER_HOUR)
+    if receipts.checks_since(session.user.username, dt.timedelta(hours=1)) >= allowed:
+        raise Refused(f"You have checked {allowed} files in the last hour, the most the portal takes from one "
+                      f"account. Try again later, or submit the return.", status_code=429,
+                      audit_action="upload.refused", detail={"reason": "check rate limit", "per_hour": allowed})
 
 
 def _submit(request: Request, session: accounts.Session, code: str, month: dt.date, content: bytes, file_name: str,

@@ -185,6 +185,13 @@ def record_check(receipt: Receipt, username: str) -> str:
     return check_id
 
 
+def checks_since(username: str, window: dt.timedelta) -> int:
+    """How many files `username` checked ("check only") within the last `window`."""
+    with db.connect_as(PORTAL_ROLE) as conn:
+        return conn.execute("select count(*) from portal.checks where username = %s and created_at > now() - %s",
+                            (username, window)).fetchone()[0]
+
+
 def check(check_id: str) -> CheckView | None:
     try:
         uuid.UUID(check_id)
