@@ -66,8 +66,21 @@ class MonthLocked(SubmitError):
     """A revision of a locked month (approved, or past its lock date): refused, and the refusal audited."""
 
 
+class _CountedProblems:
+    """Totals of every problem found, from `counts` (the details kept may be fewer: spec outputs)."""
+    counts: list[RuleCount]
+
+    @property
+    def error_count(self) -> int:
+        return sum(c.total for c in self.counts if c.severity == "error")
+
+    @property
+    def warning_count(self) -> int:
+        return sum(c.total for c in self.counts if c.severity == "warning")
+
+
 @dataclass
-class Receipt:
+class Receipt(_CountedProblems):
     submission_id: int | None
     status: str
     province: str
@@ -89,14 +102,6 @@ class Receipt:
     timings: dict[str, float] = dataclass_field(default_factory=dict)
     # Every problem counted by rule; `errors` and `warnings` hold the details kept (spec: outputs).
     counts: list[RuleCount] = dataclass_field(default_factory=list)
-
-    @property
-    def error_count(self) -> int:
-        return sum(c.total for c in self.counts if c.severity == "error")
-
-    @property
-    def warning_count(self) -> int:
-        return sum(c.total for c in self.counts if c.severity == "warning")
 
     @property
     def details_cut(self) -> int:
@@ -151,7 +156,7 @@ def _text(path: Path | None) -> str | None:
 
 
 @dataclass
-class _Verdict:
+class _Verdict(_CountedProblems):
     problems: list[Problem]       # the details kept: at most outputs.max_stored_problems_per_rule per rule
     checked: CheckedReturn | None
     timings: dict[str, float]
@@ -173,14 +178,6 @@ class _Verdict:
     @property
     def status(self) -> str:
         return "rejected" if any(c.severity == "error" for c in self.counts) else "accepted"
-
-    @property
-    def error_count(self) -> int:
-        return sum(c.total for c in self.counts if c.severity == "error")
-
-    @property
-    def warning_count(self) -> int:
-        return sum(c.total for c in self.counts if c.severity == "warning")
 
     @property
     def rows(self) -> int:
