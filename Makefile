@@ -28,7 +28,7 @@ test: $(STAMP) system-deps
 	$(VENV)/bin/python -m pytest -n 2 --dist loadgroup
 
 bench: $(STAMP)
-	$(VENV)/bin/cop bench
+	$(VENV)/bin/cop-bench
 
 lock:
 	uv pip compile pyproject.toml --extra test --python-version 3.11 --no-header --annotation-style line -o requirements.lock

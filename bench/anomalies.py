@@ -1,12 +1,12 @@
 """Planted anomalies: how well the intake's warnings and the integrity screen find the mistakes the
-generator planted (cop/anomalies.py, labels in the samples' anomalies.csv), and how many warnings a
+generator planted (hub/anomalies.py, labels in the samples' anomalies.csv), and how many warnings a
 file carries.
 
 Measured on the latest accepted version of every province-month (the file the labels describe) and
 on the warehouse's integrity marts. Recall: the share of a kind's planted anomalies that a rule
 flagged. Precision: the share of a rule's warnings (or flags) that point at a planted anomaly.
 
-    cop bench --section anomalies --years 3     # this section alone, on its own samples and database
+    cop-bench --section anomalies --years 3     # this section alone, on its own samples and database
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 from bench.common import Samples, console
 from cop import db
-from cop.anomalies import INTEGRITY_KINDS, KINDS, ROW_KINDS, SINGLE_VALUE_KINDS, Anomaly, read_anomalies
+from hub.anomalies import INTEGRITY_KINDS, KINDS, ROW_KINDS, SINGLE_VALUE_KINDS, Anomaly, read_anomalies
 
 VALUE_RULE, ROW_RULES = "W301", {"copied_row": "W302", "all_zeros": "W303"}
 # Which integrity flag answers which planted kind (a copied row is also a copied month).
@@ -140,7 +140,7 @@ def run_section(years: int, seed: int, workers: int) -> dict:
     import multiprocessing
 
     from bench.backfill import _build, submit_months
-    from cop.generate import generate_returns
+    from hub.generate import generate_returns
     from cop.paths import state_dir
 
     samples = Samples(state_dir("samples") / f"years{years}-seed{seed}")

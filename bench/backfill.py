@@ -25,7 +25,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from bench.common import Samples, console, ratio
 from cop import db
 from cop.build import BuildResult, build
-from cop.generate import ManifestEntry, submit_generated
+from hub.generate import ManifestEntry, submit_generated
 from cop.paths import state_dir
 
 CHECKPOINT_YEARS = (1, 5, 10)

@@ -10,7 +10,7 @@ from typing import Iterator
 
 from rich.console import Console
 
-from cop.generate import ManifestEntry, read_manifest
+from hub.generate import ManifestEntry, read_manifest
 
 console = Console(stderr=True)
 
@@ -52,7 +52,7 @@ def ratio(measured: float, baseline: float) -> float:
 
 @dataclass(frozen=True)
 class Samples:
-    """Generated returns (cop.generate) and their manifest, in the order the provinces sent them."""
+    """Generated returns (hub.generate) and their manifest, in the order the provinces sent them."""
     folder: Path
 
     @property

@@ -2,16 +2,18 @@
 rebuilt (dbt build, rankings, docs).
 
 Through Airflow: cop_monthly_returns then cop_warehouse_build, each with `dag.test()` in its own
-process (cop.airflow_local.dag_test; SQLite metadata), for the samples' last month.
+process (hub.airflow_local.dag_test; SQLite metadata), for the samples' last month.
 
-Baseline, the month before: the same cop.orchestration functions the DAG tasks call, in the same
+Baseline, the month before: the same hub.orchestration functions the DAG tasks call, in the same
 order, called directly in this process. The ratio is what Airflow adds (its start-up, parsing the
 DAGs, task bookkeeping).
 """
 from __future__ import annotations
 
 from bench.common import Samples, console, ratio, stopwatch
-from cop import airflow_local, inbox, orchestration
+from hub import airflow_local
+from hub import inbox
+from hub import orchestration
 
 DIRECT_DAG_ID = "bench_direct_cycle"
 

@@ -1,7 +1,7 @@
 """Provinces uploading at once through the real portal: uvicorn on a free local port, real HTTP, one
 signed-in browser session per upload.
 
-Used by `cop bench` (aggregate verdicts per second under load, beside the same files one at a time)
+Used by `cop-bench` (aggregate verdicts per second under load, beside the same files one at a time)
 and by the reliability tests (each verdict under load equals the same file's verdict alone).
 """
 from __future__ import annotations

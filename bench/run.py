@@ -1,6 +1,6 @@
 """Run every benchmark stage in one fresh COP_HOME and write the figures.
 
-    cop bench [--years 10] [--out bench/] [--workers 2] [--verdict-runs 20] [--section anomalies]
+    cop-bench [--years 10] [--out bench/] [--workers 2] [--verdict-runs 20] [--section anomalies]
 
 Writes results.json (every figure), results.md (the table) and growth.png (the build as history
 grows) into --out. Each figure stands beside a baseline measured in the same run, as a ratio:
@@ -68,7 +68,7 @@ def _stages(years: int, seed: int, workers: int, verdict_runs: int) -> dict:
     from bench.loader import measure_loader
     from bench.portal_load import measure_portal_load
     from bench.verdict import measure_verdict
-    from cop.generate import generate_returns
+    from hub.generate import generate_returns
     from cop.paths import state_dir
 
     results = {"measured_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),

@@ -16,7 +16,7 @@ import pandas as pd
 
 from bench.common import Samples, console, median, percentile, ratio, sqlalchemy_engine, stopwatch
 from cop import db
-from cop.generate import submit_generated
+from hub.generate import submit_generated
 
 PROVINCE = "PB"
 WARM_UP_FILES = 2

@@ -24,10 +24,14 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
+from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
+from psycopg import sql
 
+from cop import security
 from cop.paths import state_dir
+from cop.reference import sync_reference
 
 SUPERUSER = "cop"
 DATABASE = "cop"
@@ -286,7 +290,6 @@ def database_url() -> str:
 
 def redacted(url: str) -> str:
     """The URL with its password replaced by ****: what commands print unless asked for the password."""
-    from urllib.parse import urlsplit, urlunsplit
 
     parts = urlsplit(url)
     if parts.password is None:
@@ -314,10 +317,8 @@ def migrate(url: str) -> None:
                 with conn.transaction():
                     conn.execute(path.read_text())
                     conn.execute("insert into public.cop_migrations (name) values (%s)", (path.name,))
-            from cop.reference import sync_reference
-            from cop.security import ensure_roles
             sync_reference(conn)
-            ensure_roles(conn)  # the privileges cover every table, the roles every province, after any migration
+            security.ensure_roles(conn)  # the privileges cover every table, the roles every province, after any migration
         finally:
             conn.execute("select pg_advisory_unlock(hashtext('cop.migrate'))")
 
@@ -327,9 +328,6 @@ def temporary_database(prefix: str) -> Iterator[str]:
     """A new, migrated database on the current server, which cop uses (through COP_DATABASE_URL) inside
     the block and which is dropped after it: for tests and benchmarks whose figures must not depend on
     what else the server holds."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    from psycopg import sql
 
     server_url = database_url()
     name = f"{prefix}_{secrets.token_hex(5)}"
@@ -368,9 +366,7 @@ def role_url(role: str) -> str:
     configured = os.environ.get(role_url_variable(role))
     if configured:
         return configured
-    from cop import security
-
-    return security.role_url(role)
+    return security.role_url(role, database_url())
 
 
 def connect_as(role: str, **kwargs) -> psycopg.Connection:

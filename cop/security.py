@@ -19,7 +19,6 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import psycopg
 from psycopg import sql
 
-from cop import db
 from cop.paths import state_dir
 
 TRANSFORM_ROLE = "cop_transform"
@@ -66,12 +65,9 @@ def _save_passwords(passwords: dict[str, str]) -> None:
     os.replace(temporary, path)
 
 
-def ensure_roles(conn: psycopg.Connection | None = None) -> dict[str, str]:
+def ensure_roles(conn: psycopg.Connection) -> dict[str, str]:
     """Create any missing role (a province added to the registry gets its reader) and set the
-    login roles' passwords. Returns {role: password} for every login role."""
-    if conn is None:
-        with db.connect(autocommit=True) as own:
-            return ensure_roles(own)
+    login roles' passwords. Returns {role: password} for every login role. `conn`: the administrator's."""
     login_roles = [row[0] for row in conn.execute("select * from security.ensure_roles()")]
     passwords = _load_passwords()
     changed = False
@@ -90,21 +86,26 @@ def ensure_roles(conn: psycopg.Connection | None = None) -> dict[str, str]:
     return {role: passwords[role] for role in login_roles}
 
 
-def role_url(role: str, password: str | None = None) -> str:
-    """The warehouse URL with `role`'s credentials instead of the administrator's."""
+def role_url(role: str, admin_url: str, password: str | None = None) -> str:
+    """The warehouse URL `admin_url` with `role`'s credentials instead of the administrator's."""
     if password is None:
-        password = os.environ.get(password_variable(role)) or _load_passwords().get(role) or ensure_roles().get(role)
-        if password is None:
-            raise KeyError(f"'{role}' is not a login role of the warehouse")
-    parts = urlsplit(db.database_url())
+        password = os.environ.get(password_variable(role)) or _load_passwords().get(role)
+    if password is None:
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            password = ensure_roles(conn).get(role)
+    if password is None:
+        raise KeyError(f"'{role}' is not a login role of the warehouse")
+    parts = urlsplit(admin_url)
     host = parts.netloc.rsplit("@", 1)[-1]
     netloc = f"{quote(role, safe='')}:{quote(password, safe='')}@{host}"
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
-def role_urls() -> dict[str, str]:
+def role_urls(admin_url: str) -> dict[str, str]:
     """Every login role of the warehouse and its connection URL."""
-    return {role: role_url(role, password) for role, password in ensure_roles().items()}
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        passwords = ensure_roles(conn)
+    return {role: role_url(role, admin_url, password) for role, password in passwords.items()}
 
 
 @dataclass(frozen=True)
@@ -116,11 +117,8 @@ class RoleModel:
     member_of: tuple[str, ...]
 
 
-def role_model(conn: psycopg.Connection | None = None) -> list[RoleModel]:
+def role_model(conn: psycopg.Connection) -> list[RoleModel]:
     """Every login role of the warehouse as the server has it: purpose, connection limit, settings."""
-    if conn is None:
-        with db.connect() as own:
-            return role_model(own)
     rows = conn.execute(
         "select r.rolname, r.rolconnlimit, coalesce(r.rolconfig, '{}'), "
         "       coalesce(array(select g.rolname from pg_auth_members m join pg_roles g on g.oid = m.roleid "

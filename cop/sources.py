@@ -3,7 +3,7 @@
 A source says how to reach the province's files (its drop folder, an SFTP folder, an HTTPS address
 per month or a listing page), which names are its returns, when a file counts as complete, and the
 schedule window in which a month is fetched. Credentials are never part of it: a remote source names
-an Airflow Connection, resolved only when fetching (cop.fetch).
+an Airflow Connection, resolved only when fetching (hub.fetch).
 """
 from __future__ import annotations
 

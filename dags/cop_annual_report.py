@@ -1,12 +1,12 @@
 """cop_annual_report: the annual report with rankings, yearly and on demand for any year.
 
-Thin wiring only: the tasks call cop.orchestration.create_release, then write_annual_report from it.
+Thin wiring only: the tasks call hub.orchestration.create_release, then write_annual_report from it.
 """
 from __future__ import annotations
 
 from airflow.sdk import Param, dag, get_current_context, task
 
-from cop.dag_defaults import pakistan_cron, task_defaults
+from hub.dag_defaults import pakistan_cron, task_defaults
 
 DOC = """
 ### Annual report
@@ -32,14 +32,14 @@ that release alone, under `COP_HOME/reports/release-<label>/`. A later revision 
 def cop_annual_report():
     @task
     def create_release() -> dict:
-        from cop.orchestration import create_release as create
+        from hub.orchestration import create_release as create
 
         context = get_current_context()
         return create(context["params"]["year"], context["dag_run"].run_after)
 
     @task
     def annual_report(release: dict) -> dict:
-        from cop.orchestration import write_annual_report
+        from hub.orchestration import write_annual_report
 
         return write_annual_report(release["release_id"])
 

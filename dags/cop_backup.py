@@ -1,12 +1,12 @@
 """cop_backup: a nightly backup of the warehouse with its landing zone, keeping the newest N.
 
-Thin wiring only: the task calls cop.orchestration.backup_warehouse.
+Thin wiring only: the task calls hub.orchestration.backup_warehouse.
 """
 from __future__ import annotations
 
 from airflow.sdk import Param, dag, get_current_context, task
 
-from cop.dag_defaults import pakistan_cron, task_defaults
+from hub.dag_defaults import pakistan_cron, task_defaults
 
 DOC = """
 ### Backup
@@ -32,7 +32,7 @@ but the newest `keep` backups are deleted. `cop db restore <folder>` puts one ba
 def cop_backup():
     @task
     def backup() -> dict:
-        from cop.orchestration import backup_warehouse
+        from hub.orchestration import backup_warehouse
 
         return backup_warehouse(keep=int(get_current_context()["params"]["keep"]))
 

@@ -1,14 +1,14 @@
 """cop_monthly_returns: pull the provinces' new return files from their drop folders.
 
-Thin wiring only: every task calls one function of cop.orchestration.
+Thin wiring only: every task calls one function of hub.orchestration.
 """
 from __future__ import annotations
 
 from airflow.sdk import Asset, Param, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowSkipException
 
-from cop.dag_defaults import pakistan_cron, task_defaults
-from cop.orchestration import MONTHLY_DAG_ID, RAW_RETURNS_ASSET
+from hub.dag_defaults import pakistan_cron, task_defaults
+from hub.orchestration import MONTHLY_DAG_ID, RAW_RETURNS_ASSET
 
 RAW_RETURNS = Asset(RAW_RETURNS_ASSET)
 
@@ -54,14 +54,14 @@ disk error fails the task, which retries with backoff. When a file was accepted,
 def cop_monthly_returns():
     @task
     def provinces() -> list[str]:
-        from cop.orchestration import province_codes
+        from hub.orchestration import province_codes
 
         return province_codes(get_current_context()["params"]["provinces"])
 
     # The label names the province from the start (rendered before the task runs too), then says what happened.
     @task(map_index_template="{{ province_verdict | default(task.op_kwargs['province'] ~ ': running') }}")
     def intake(province: str) -> dict:
-        from cop.orchestration import intake_province
+        from hub.orchestration import intake_province
 
         context = get_current_context()
         ti = context["ti"]
@@ -77,14 +77,14 @@ def cop_monthly_returns():
 
     @task(trigger_rule="all_done", retries=0)
     def summarise(codes: list[str]) -> dict:
-        from cop.orchestration import summarise_monthly_run
+        from hub.orchestration import summarise_monthly_run
 
         ti = get_current_context()["ti"]
         return summarise_monthly_run(ti.dag_id, ti.run_id, codes)
 
     @task(trigger_rule="all_done", retries=0, outlets=[RAW_RETURNS])
     def announce_raw_changes(codes: list[str]) -> dict:
-        from cop.orchestration import accepted_in_run
+        from hub.orchestration import accepted_in_run
 
         context = get_current_context()
         ti = context["ti"]

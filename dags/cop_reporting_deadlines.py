@@ -1,12 +1,12 @@
 """cop_reporting_deadlines: once a month's due date has passed, who has not reported or was rejected.
 
-Thin wiring only: the task calls cop.orchestration.reporting_deadlines.
+Thin wiring only: the task calls hub.orchestration.reporting_deadlines.
 """
 from __future__ import annotations
 
 from airflow.sdk import Param, dag, get_current_context, task
 
-from cop.dag_defaults import pakistan_cron, task_defaults
+from hub.dag_defaults import pakistan_cron, task_defaults
 
 DOC = """
 ### Reporting deadlines
@@ -36,7 +36,7 @@ the first day after its due date and weekly after that (`force_mail` mails every
 def cop_reporting_deadlines():
     @task
     def remind() -> dict:
-        from cop.orchestration import reporting_deadlines
+        from hub.orchestration import reporting_deadlines
 
         context = get_current_context()
         params = context["params"]

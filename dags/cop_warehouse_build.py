@@ -1,6 +1,6 @@
 """cop_warehouse_build: rebuild the warehouse whenever the monthly cycle changed raw data.
 
-Thin wiring only: every task calls one function of cop.orchestration.
+Thin wiring only: every task calls one function of hub.orchestration.
 """
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pendulum
 from airflow.sdk import Asset, Param, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowSkipException
 
-from cop.dag_defaults import task_defaults
-from cop.orchestration import RAW_RETURNS_ASSET
+from hub.dag_defaults import task_defaults
+from hub.orchestration import RAW_RETURNS_ASSET
 
 DOC = """
 ### Warehouse build
@@ -40,7 +40,7 @@ rankings' outcome or the reason they were skipped.
 def cop_warehouse_build():
     @task
     def dbt_build() -> dict:
-        from cop.orchestration import build_warehouse
+        from hub.orchestration import build_warehouse
 
         context = get_current_context()
         return build_warehouse(full_refresh=bool(context["params"]["full_refresh"]), dag_id=context["ti"].dag_id,
@@ -48,7 +48,7 @@ def cop_warehouse_build():
 
     @task
     def refresh_rankings() -> dict:
-        from cop.orchestration import refresh_rankings as refresh
+        from hub.orchestration import refresh_rankings as refresh
 
         ti = get_current_context()["ti"]
         result = refresh(ti.dag_id, ti.run_id)
@@ -58,7 +58,7 @@ def cop_warehouse_build():
 
     @task
     def dbt_docs() -> str:
-        from cop.orchestration import generate_warehouse_docs
+        from hub.orchestration import generate_warehouse_docs
 
         ti = get_current_context()["ti"]
         return generate_warehouse_docs(ti.dag_id, ti.run_id)

@@ -2,7 +2,7 @@
 
 The fixture of the intake tests and of the verdict measurement: small,
 deterministic, consistent with every blocking rule. (The demo's realistic
-sample data with trends, late files and mistakes is cop/generate.py.)
+sample data with trends, late files and mistakes is hub/generate.py.)
 """
 from __future__ import annotations
 

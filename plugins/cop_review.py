@@ -52,7 +52,7 @@ def create_app() -> FastAPI:
 
     @app.get("/runs/{dag_id}/{run_id}", response_class=HTMLResponse, dependencies=[_requires_run_access()])
     def run_page(dag_id: str, run_id: str):
-        from cop import review
+        from hub import runs as review
 
         summary = review.live_run_summary(dag_id, run_id)
         if summary is not None:

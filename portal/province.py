@@ -17,7 +17,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
-from cop import approval
+from loaders import approval
 from cop.period import PeriodError, add_months, format_period, last_completed_month, parse_period
 from cop.registry import load_registry
 from cop.spec import load_amendment, load_form

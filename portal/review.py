@@ -1,5 +1,5 @@
 """The federal desk's decisions from the portal: approve a province-month, return it with a reason, or
-grant a time-limited unlock. The decisions are those of cop.approval (the same as `cop month ...`);
+grant a time-limited unlock. The decisions are those of loaders.approval (the same as `cop month ...`);
 each one, and each refusal, also goes to the portal's audit log."""
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
-from cop import approval
+from loaders import approval
 from cop.period import PeriodError, format_period, parse_period
 from cop.registry import load_registry
 from portal import accounts

@@ -27,7 +27,7 @@ from cop import db
 from cop.security import PORTAL_ROLE
 from cop.paths import state_dir
 from cop.period import add_months, format_period, last_completed_month
-from cop.approval import REVIEW_LABELS
+from loaders.approval import REVIEW_LABELS
 from cop.spec import load_form
 
 STATE_LABELS = {
@@ -300,7 +300,7 @@ class PipelineRun:
 
 def pipeline_runs_for(submissions) -> dict[int, PipelineRun]:
     """The Airflow run that took each of `submissions` from a drop folder, from the runs' journals
-    (cop/review.py) under COP_HOME/runs. A journal line counts only when it names the same
+    (hub/runs.py) under COP_HOME/runs. A journal line counts only when it names the same
     submission id, province and month as a submission that came in through the inbox."""
     wanted = {s.submission_id: (s.province_code, s.period) for s in submissions if s.channel == "inbox"}
     found: dict[int, PipelineRun] = {}

@@ -12,13 +12,14 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from cop import backup, db
+from cop import db
+from hub import backup
 from cop.build import build
-from cop.generate import generate_returns, read_manifest, submit_generated
-from reporting.annual import build_context, render_html, write_rankings_csv
-from reporting.config import load_scoring
-from reporting.rankings import refresh_rankings
-from reporting.source import read_current
+from hub.generate import generate_returns, read_manifest, submit_generated
+from publishing.annual import build_context, render_html, write_rankings_csv
+from publishing.config import load_scoring
+from publishing.rankings import refresh_rankings
+from publishing.source import read_current
 
 pytestmark = pytest.mark.skipif(bool(os.environ.get("COP_DATABASE_URL")),
                                 reason="restores into a fresh home's embedded server")
@@ -103,7 +104,7 @@ def test_restore_drill_rebuilds_the_same_marts_and_report(original, monkeypatch)
 
 
 def test_backups_are_kept_to_the_newest_n_and_checked_before_a_restore(database_url, tmp_path, monkeypatch):
-    from cop.orchestration import backup_warehouse
+    from hub.orchestration import backup_warehouse
 
     monkeypatch.setenv("COP_BACKUP_DIR", str(tmp_path / "backups"))
     first = backup_warehouse(keep=2)

@@ -1,4 +1,4 @@
-"""`cop bench` runs end to end on a small sample (two years) and writes every figure it promises."""
+"""`cop-bench` runs end to end on a small sample (two years) and writes every figure it promises."""
 from __future__ import annotations
 
 import json
@@ -14,7 +14,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("bench")]
 def test_bench_writes_every_figure_with_its_baseline(tmp_path):
     out = tmp_path / "bench"
     env = {k: v for k, v in os.environ.items() if k not in ("COP_DATABASE_URL", "COP_HOME")}
-    result = subprocess.run([sys.executable, "-m", "cop.cli", "bench", "--years", "2", "--verdict-runs", "3",
+    result = subprocess.run([sys.executable, "-m", "bench.cli", "--years", "2", "--verdict-runs", "3",
                              "--out", str(out)], env=env, capture_output=True, text=True, timeout=1500)
     assert result.returncode == 0, result.stderr[-3000:]
     figures = json.loads((out / "results.json").read_text())

@@ -8,7 +8,7 @@ import json
 import typer
 from typer.testing import CliRunner
 
-from cop.cli import app
+from hub.cli import app
 
 runner = CliRunner()
 

@@ -8,7 +8,7 @@ import sys
 import psycopg
 import pytest
 
-COP = [sys.executable, "-m", "cop.cli"]
+COP = [sys.executable, "-m", "hub.cli"]
 # Read once at import: fixtures of other modules point COP_DATABASE_URL at their own databases for a while.
 EXTERNAL_SERVER = bool(os.environ.get("COP_DATABASE_URL"))
 

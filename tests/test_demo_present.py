@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from cop.demo import PRESENT, present_month, shape_the_present
-from cop.generate import ManifestEntry
+from hub.demo import PRESENT, present_month, shape_the_present
+from hub.generate import ManifestEntry
 from cop.registry import load_registry
 
 NOW = dt.datetime(2026, 12, 1, 10, 0, tzinfo=dt.timezone.utc)

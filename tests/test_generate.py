@@ -10,7 +10,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from cop.generate import generate_returns, read_manifest
+from hub.generate import generate_returns, read_manifest
 from cop.registry import load_registry
 from cop.spec import load_amendment, load_form
 
@@ -121,7 +121,7 @@ def test_magnitudes_are_realistic(sample):
 
 def test_planted_anomalies_are_labelled_and_in_the_files(sample):
     """Every kind of mistake is planted, labelled, and the labelled cell holds the planted value."""
-    from cop.anomalies import KINDS, SINGLE_VALUE_KINDS, read_anomalies
+    from hub.anomalies import KINDS, SINGLE_VALUE_KINDS, read_anomalies
 
     labels = read_anomalies(sample)
     assert {a.kind for a in labels} == set(KINDS)

@@ -45,9 +45,9 @@ def test_prefilled_template_lists_the_units_open_that_month():
 def test_cli_writes_templates(tmp_path):
     for fmt in ("csv", "xlsx"):
         out = tmp_path / f"kp.{fmt}"
-        subprocess.run([sys.executable, "-m", "cop.cli", "template", "--province", "kp", "--format", fmt,
+        subprocess.run([sys.executable, "-m", "hub.cli", "template", "--province", "kp", "--format", fmt,
                         "--out", str(out)], check=True, capture_output=True)
         assert out.stat().st_size > 0
-    bad = subprocess.run([sys.executable, "-m", "cop.cli", "template", "--province", "XX", "--format", "csv",
+    bad = subprocess.run([sys.executable, "-m", "hub.cli", "template", "--province", "XX", "--format", "csv",
                           "--out", str(tmp_path / "x.csv")], capture_output=True, text=True)
     assert bad.returncode == 2 and "unknown province 'XX'" in bad.stderr

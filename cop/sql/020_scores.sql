@@ -1,4 +1,4 @@
--- The COP performance index as computed by reporting.rankings.refresh_rankings (Python: empirical
+-- The COP performance index as computed by publishing.rankings.refresh_rankings (Python: empirical
 -- Bayes and Monte Carlo), read by dbt into the marts rpt_unit_scores, rpt_unit_rankings and rpt_awards.
 -- runs keeps every run (seed, draws, the scoring config and its sha256) so a ranking can be reproduced;
 -- the other tables hold the latest run of each year (a refresh replaces the year in one transaction).

@@ -23,6 +23,6 @@ def good_file(province: str, month: dt.date, seed: int = 0, units: int | None = 
 
 def cop_subprocess(*args: str, env_extra: dict | None = None) -> subprocess.Popen:
     env = dict(os.environ, **(env_extra or {}))
-    return subprocess.Popen([sys.executable, "-m", "cop.cli", *args], env=env, stdout=subprocess.PIPE,
+    return subprocess.Popen([sys.executable, "-m", "hub.cli", *args], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
 

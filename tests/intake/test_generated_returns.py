@@ -1,4 +1,4 @@
-"""End to end on the lead's generated sample returns (cop.generate): every file gets the verdict the
+"""End to end on the lead's generated sample returns (hub.generate): every file gets the verdict the
 generator planned for it (late files, revisions, missing units, a broken file)."""
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from cop.generate import generate_returns, submit_generated
+from hub.generate import generate_returns, submit_generated
 from loaders.intake import list_submissions
 
 pytestmark = pytest.mark.xdist_group("intake_generated_returns")  # one module, one worker: one database

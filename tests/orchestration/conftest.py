@@ -1,4 +1,4 @@
-"""Provinces' own servers for the fetch tests: a real SFTP server (asyncssh, cop.localsftp) and a real
+"""Provinces' own servers for the fetch tests: a real SFTP server (asyncssh, hub.localsftp) and a real
 HTTP server (http.server with basic auth), both on localhost, started by the tests."""
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from cop.localsftp import LocalSftpServer
+from hub.localsftp import LocalSftpServer
 
 HTTP_LOGIN = ("sindh", "sindh-secret")
 SAMPLE_PERIOD = "2025-03"     # every province's generated file of this month is accepted
@@ -92,7 +92,7 @@ def re_export(path: Path, province: str, at: dt.datetime) -> Path:
 @pytest.fixture(scope="session")
 def month_samples(tmp_path_factory) -> dict[str, Path]:
     """One accepted generated return per province for SAMPLE_PERIOD, by province code."""
-    from cop.generate import generate_returns
+    from hub.generate import generate_returns
 
     out = tmp_path_factory.mktemp("fetch-samples")
     entries = generate_returns(out, years=1, seed=7, end=SAMPLE_END)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from cop.airflow_local import _RESULT
+from hub.airflow_local import _RESULT
 
 EXPECTED_DAGS = {"cop_monthly_returns", "cop_warehouse_build", "cop_reporting_deadlines", "cop_annual_report",
                  "cop_backup"}
@@ -60,7 +60,7 @@ def parsed(tmp_path_factory):
            "COP_DATABASE_URL": f"postgresql://nobody:nothing@127.0.0.1:{trap.port}/cop?connect_timeout=2"}
     env.pop("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", None)
     try:
-        result = subprocess.run([sys.executable, "-m", "cop.airflow_local", "--describe"], env=env,
+        result = subprocess.run([sys.executable, "-m", "hub.airflow_local", "--describe"], env=env,
                                 capture_output=True, text=True, timeout=300)
     finally:
         trap.close()

@@ -45,11 +45,11 @@ class LocalAirflow:
         self.env["AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT"] = str(_free_port())
 
     def cop(self, *args: str) -> str:
-        return subprocess.run([sys.executable, "-m", "cop.cli", *args], env=self.env, check=True,
+        return subprocess.run([sys.executable, "-m", "hub.cli", *args], env=self.env, check=True,
                               capture_output=True, text=True, timeout=300).stdout
 
     def airflow_env(self) -> dict[str, str]:
-        code = "import json; from cop.airflow_local import _child_env; print(json.dumps(_child_env('postgres')))"
+        code = "import json; from hub.airflow_local import _child_env; print(json.dumps(_child_env('postgres')))"
         output = subprocess.run([sys.executable, "-c", code], env=self.env, check=True, capture_output=True,
                                 text=True, timeout=300).stdout
         return json.loads(output.strip().splitlines()[-1])
@@ -78,7 +78,7 @@ def test_a_running_airflow_rides_out_a_database_restart(tmp_path):
     local.cop("db", "start")
     url_before = local.metadata_url()
     airflow_env = local.airflow_env()
-    process = subprocess.Popen([sys.executable, "-m", "cop.cli", "airflow", "--port", str(_free_port())],
+    process = subprocess.Popen([sys.executable, "-m", "hub.cli", "airflow", "--port", str(_free_port())],
                                env=local.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         _wait_for("the DAGs parsed and active", lambda: local.query(
@@ -99,5 +99,5 @@ def test_a_running_airflow_rides_out_a_database_restart(tmp_path):
     finally:
         process.terminate()
         output = process.communicate(timeout=120)[0]
-        subprocess.run([sys.executable, "-m", "cop.cli", "db", "stop"], env=local.env, capture_output=True)
+        subprocess.run([sys.executable, "-m", "hub.cli", "db", "stop"], env=local.env, capture_output=True)
     assert "restarted" in output, output[-3000:]

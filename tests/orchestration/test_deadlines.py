@@ -8,8 +8,8 @@ import threading
 
 import pytest
 
-from cop import deadlines
-from cop.deadlines import MissingUnit, ProvinceDeadline
+from hub import deadlines
+from hub.deadlines import MissingUnit, ProvinceDeadline
 
 
 @pytest.mark.parametrize("due_day,today,period", [

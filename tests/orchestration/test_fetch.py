@@ -1,4 +1,4 @@
-"""Fetching returns from the provinces' own servers (cop.fetch), against a real SFTP server and a real
+"""Fetching returns from the provinces' own servers (hub.fetch), against a real SFTP server and a real
 HTTP server on localhost, with the real intake and the real PostgreSQL: what is taken, what is not,
 and each failure with its own message in the run review."""
 from __future__ import annotations
@@ -13,7 +13,10 @@ import psycopg
 import pytest
 import yaml
 
-from cop import deadlines, fetch, orchestration, review
+from hub import deadlines
+from hub import fetch
+from hub import orchestration
+from hub import runs as review
 from cop.sources import SourceConfigError, load_sources
 
 from .conftest import SAMPLE_PERIOD, publish, re_export
@@ -195,7 +198,7 @@ class LockedFolderServer(asyncssh.SFTPServer):
 
 
 def test_permission_denied_on_the_folder(configure, tmp_path):
-    from cop.localsftp import LocalSftpServer
+    from hub.localsftp import LocalSftpServer
 
     with LocalSftpServer(tmp_path / "root", sftp_server_class=LockedFolderServer) as server:
         (server.root / "locked").mkdir()
@@ -224,7 +227,7 @@ class VanishingFileServer(asyncssh.SFTPServer):
 
 
 def test_a_file_vanishing_mid_download_is_retried(configure, tmp_path, month_samples, conn):
-    from cop.localsftp import LocalSftpServer
+    from hub.localsftp import LocalSftpServer
 
     with LocalSftpServer(tmp_path / "root", sftp_server_class=VanishingFileServer) as server:
         publish(month_samples["KP"], server.root / "outgoing")
@@ -281,7 +284,7 @@ class SlowServer(asyncssh.SFTPServer):
 
 
 def test_a_slow_sftp_server_is_retried(configure, tmp_path, month_samples):
-    from cop.localsftp import LocalSftpServer
+    from hub.localsftp import LocalSftpServer
 
     with LocalSftpServer(tmp_path / "root", sftp_server_class=SlowServer) as server:
         publish(month_samples["KP"], server.root / "outgoing")
@@ -349,7 +352,7 @@ def test_schedule_window(today, expected):
 def test_cop_sources_lists_each_province_and_the_last_look(configure, sftp_server, month_samples):
     from typer.testing import CliRunner
 
-    from cop.cli import app
+    from hub.cli import app
 
     configure({"cop_test_sftp": sftp_server.connection_uri()}, KP=sftp_source())
     publish(month_samples["KP"], sftp_server.root / "outgoing")

@@ -10,8 +10,10 @@ import psycopg
 import pytest
 import yaml
 
-from cop import airflow_local, inbox, review
-from cop.localsftp import LocalSftpServer
+from hub import airflow_local
+from hub import inbox
+from hub import runs as review
+from hub.localsftp import LocalSftpServer
 from cop.registry import load_registry
 
 from .conftest import PUBLISHED_AT, SAMPLE_PERIOD, LocalWebServer, publish, re_export

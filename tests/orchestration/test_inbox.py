@@ -5,7 +5,8 @@ import datetime as dt
 
 import pytest
 
-from cop import inbox, review
+from hub import inbox
+from hub import runs as review
 
 
 @pytest.mark.parametrize("name,period", [

@@ -7,7 +7,8 @@ import datetime as dt
 import psycopg
 import pytest
 
-from cop import inbox, review
+from hub import inbox
+from hub import runs as review
 from loaders import intake
 from loaders.sample import encode_return, sample_return
 

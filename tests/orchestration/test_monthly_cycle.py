@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from cop import airflow_local, inbox, review
-from cop.generate import generate_returns, read_manifest
+from hub import airflow_local
+from hub import inbox
+from hub import runs as review
+from hub.generate import generate_returns, read_manifest
 from cop.registry import load_registry
 
 pytestmark = pytest.mark.slow

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import re
 
-from cop import review
-from cop.review import FileOutcome, ProblemLine, ProvinceSummary, RunSummary
+from hub import runs as review
+from hub.runs import FileOutcome, ProblemLine, ProvinceSummary, RunSummary
 
 RUN = "manual__2025-05-12T00:00:00+00:00"
 

@@ -327,7 +327,7 @@ def test_sign_in_redirect_stays_on_this_site(app):
 def test_users_command(portal_database):
     from typer.testing import CliRunner
 
-    from cop.cli import app as cli
+    from hub.cli import app as cli
 
     runner = CliRunner()
     result = runner.invoke(cli, ["users", "add", "kp.clerk", "--role", "province", "--province", "kp",
@@ -350,7 +350,7 @@ def test_a_submission_links_to_the_airflow_run_that_took_it(signed_in, monkeypat
     """Files taken from a drop folder by the monthly DAG link to their run in the Airflow UI."""
     import datetime as dt
 
-    from cop import review
+    from hub import runs as review
 
     receipt = submit_at("AJ", MONTH, good_file_for("AJ", MONTH), dt.datetime(2026, 11, 3, tzinfo=dt.timezone.utc),
                         channel="inbox")

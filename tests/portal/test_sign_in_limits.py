@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from cop import db
-from cop.security import LOADER_ROLE, PORTAL_ROLE, role_url
+from cop.security import LOADER_ROLE, PORTAL_ROLE
 from loaders.intake import MONTH_LOCK_WAIT_ENV, lock_month
 from portal import accounts
 from portal.addresses import TRUSTED_PROXIES_ENV, ProxySettingError, client_address
@@ -184,10 +184,10 @@ def test_a_month_being_decided_gives_a_clear_try_again(signed_in, portal_conn, m
 def test_the_portal_and_the_intake_never_connect_as_the_superuser(app, portal_database, monkeypatch, tmp_path):
     """As in production: the process holds its roles' URLs and an administrator's URL that cannot work, so
     any superuser connection fails the test; and every session seen meanwhile is a platform role."""
-    from cop.inbox import drop_file, process_inbox
+    from hub.inbox import drop_file, process_inbox
 
     for role in (LOADER_ROLE, PORTAL_ROLE):
-        monkeypatch.setenv(db.role_url_variable(role), role_url(role))
+        monkeypatch.setenv(db.role_url_variable(role), db.role_url(role))
     monkeypatch.setenv("COP_DATABASE_URL", "postgresql://cop:not-the-password@127.0.0.1:9/nowhere")
     seen, stop = set(), threading.Event()
 

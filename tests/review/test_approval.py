@@ -7,8 +7,8 @@ import datetime as dt
 
 import pytest
 
-from cop import approval
-from cop.approval import ReviewRefused
+from loaders import approval
+from loaders.approval import ReviewRefused
 from loaders.intake import MonthLocked, submit_file
 from loaders.sample import encode_return, sample_return
 

@@ -7,7 +7,8 @@ import datetime as dt
 
 import pytest
 
-from cop import approval, deadlines
+from loaders import approval
+from hub import deadlines
 from cop.build import build
 from cop.period import due_date, format_period, months_between
 from cop.registry import load_registry

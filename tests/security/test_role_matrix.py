@@ -277,7 +277,7 @@ def test_a_reader_that_switches_its_timeout_off_is_ended_before_the_build(wareho
 def test_cop_db_roles_prints_the_model(warehouse):
     from typer.testing import CliRunner
 
-    from cop.cli import app
+    from hub.cli import app
 
     result = CliRunner().invoke(app, ["db", "roles"])
     assert result.exit_code == 0, result.output

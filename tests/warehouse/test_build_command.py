@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typer.testing import CliRunner
 
-from cop.cli import app
+from hub.cli import app
 from warehouse_data import pkt, unit_values
 
 SELECTION = "staging intermediate assert_reported_units_are_expected"

@@ -10,9 +10,9 @@ import datetime as dt
 import psycopg
 import pytest
 
-from cop import security
+from cop import db
 from cop.build import build
-from cop.generate import generate_returns, submit_generated
+from hub.generate import generate_returns, submit_generated
 from warehouse_checks import (completeness_from_mart, completeness_from_raw, indicator_totals_from_fact,
                               indicator_totals_from_raw, mart_checksums)
 
@@ -71,14 +71,14 @@ def test_full_refresh_is_byte_identical(warehouse):
 
 
 def test_readers_see_only_what_they_may(warehouse):
-    with psycopg.connect(security.role_url("bi_reader"), autocommit=True) as conn:
+    with psycopg.connect(db.role_url("bi_reader"), autocommit=True) as conn:
         for relation in ("raw.return_values", "staging.stg_raw__return_values", "audit.problems"):
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 conn.execute(f"select 1 from {relation} limit 1")
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             conn.execute("delete from marts.rpt_reporting_completeness")
         assert conn.execute("select count(distinct province_code) from marts.fct_unit_month").fetchone() == (7,)
-    with psycopg.connect(security.role_url("province_reader_sd"), autocommit=True) as conn:
+    with psycopg.connect(db.role_url("province_reader_sd"), autocommit=True) as conn:
         seen = conn.execute("select array_agg(distinct province_code) from marts.fct_unit_month").fetchone()[0]
         assert seen == ["SD"]
         assert conn.execute("select count(*) from marts.rpt_reporting_completeness "

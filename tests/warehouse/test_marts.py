@@ -9,7 +9,7 @@ import psycopg
 import pytest
 import yaml
 
-from cop import security
+from cop import db
 from cop.build import build
 from cop.paths import DBT_PROJECT_DIR
 from cop.spec import load_form
@@ -149,7 +149,7 @@ def test_every_mart_has_an_enforced_contract():
 
 
 def connect_as(role: str) -> psycopg.Connection:
-    return psycopg.connect(security.role_url(role), autocommit=True)
+    return psycopg.connect(db.role_url(role), autocommit=True)
 
 
 @pytest.mark.parametrize("relation", ["raw.submissions", "raw.return_values", "audit.problems",

@@ -13,8 +13,8 @@ import psycopg
 import pytest
 from openpyxl import load_workbook
 
-from reporting.annual import safe_cell, write_annual_report
-from reporting.rankings import refresh_rankings
+from publishing.annual import safe_cell, write_annual_report
+from publishing.rankings import refresh_rankings
 
 pytestmark = pytest.mark.slow
 SECTIONS = ["Executive summary", "National trends", "Province: Islamabad Capital Territory", "Province: Punjab",

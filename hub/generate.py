@@ -3,7 +3,7 @@
 One file per province per month, in each province's own format and headers,
 with the real-life mess the pipeline must handle: late files, units missing
 from a file, a month never sent, revised resubmissions, a few files with blocking errors (most fixed
-and resent), and labelled mistakes in accepted files (cop/anomalies.py; labels in anomalies.csv):
+and resent), and labelled mistakes in accepted files (hub/anomalies.py; labels in anomalies.csv):
 typing errors, transposed digits, figures in the wrong column, copied and all-zero rows, collapsing
 FIRs, rounded figures.
 
@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cop.anomalies import SINGLE_VALUE_KINDS, Anomaly, Planter, write_anomalies
+from hub.anomalies import SINGLE_VALUE_KINDS, Anomaly, Planter, write_anomalies
 from cop.fileformats import return_file_bytes, write_bytes
 from cop.period import add_months, due_date, format_period, months_between
 from cop.registry import UnitVersion, load_registry
@@ -158,7 +158,7 @@ class ProvinceMonth:
 
 def _apply_mess(rng: np.random.Generator, planter: Planter, pm: ProvinceMonth,
                 previous: dict[str, dict]) -> tuple[list[str], list[Anomaly]]:
-    """Labelled mistakes (cop/anomalies.py) and dropped units; returns notes and the labels."""
+    """Labelled mistakes (hub/anomalies.py) and dropped units; returns notes and the labels."""
     rows = pm.rows
     anomalies = planter.plant(rows, previous, format_period(pm.month)) if rows else []
     notes = [f"{a.kind} {a.unit_code}" + (f".{a.fields}" if a.kind in SINGLE_VALUE_KINDS else "")

@@ -22,11 +22,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from cop import db
 from cop.build import build, generate_docs
-from cop.generate import ManifestEntry, generate_returns, read_manifest, submit_generated
+from hub.generate import ManifestEntry, generate_returns, read_manifest, submit_generated
 from cop.paths import state_dir
 from cop.period import add_months, due_date, format_period, last_completed_month, parse_period
-from reporting.annual import write_annual_report
-from reporting.rankings import refresh_rankings
+from publishing.annual import write_annual_report
+from publishing.rankings import refresh_rankings
 
 console = Console()
 
@@ -169,8 +169,9 @@ def pull_over_sftp(samples: Path, entry: ManifestEntry) -> Path:
 
     import yaml
 
-    from cop import orchestration, review
-    from cop.localsftp import LocalSftpServer
+    from hub import orchestration
+    from hub import runs as review
+    from hub.localsftp import LocalSftpServer
 
     folder = state_dir("demo-sftp")
     shutil.rmtree(folder, ignore_errors=True)

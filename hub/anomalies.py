@@ -1,5 +1,5 @@
 """The labelled mistakes the sample generator plants in its returns, so that the intake's warnings and
-the integrity screen can be measured against what is known to be wrong (`cop bench`, anomalies section).
+the integrity screen can be measured against what is known to be wrong (`cop-bench`, anomalies section).
 
 Single values (what W301 is for): an extra zero typed (x10), two digits transposed, a figure typed in
 the neighbouring column. Whole rows: a row copied from last month (W302), a row of zeros (W303). Over

@@ -147,7 +147,7 @@ def run_standalone(port: int = 8080, metadata: str = "postgres", stop: "threadin
     env["AIRFLOW__API__PORT"] = str(port)
     env["AIRFLOW__API__BASE_URL"] = f"http://localhost:{port}"
     env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] = f"http://localhost:{port}/execution/"
-    from cop.inbox import ensure_inboxes
+    from hub.inbox import ensure_inboxes
     from cop.registry import load_registry
 
     ensure_inboxes(load_registry().province_codes)
@@ -220,7 +220,7 @@ def dag_test(dag_id: str, conf: dict | None = None, metadata: str = "sqlite", ti
     migrate_metadata(metadata)
     env = _child_env(metadata)
     started = time.perf_counter()
-    result = subprocess.run([sys.executable, "-m", "cop.airflow_local", dag_id, json.dumps(conf or {})], env=env,
+    result = subprocess.run([sys.executable, "-m", "hub.airflow_local", dag_id, json.dumps(conf or {})], env=env,
                             capture_output=True, text=True, timeout=timeout)
     seconds = time.perf_counter() - started
     log_path = state_dir("airflow") / "dag-test-logs" / f"{dag_id}.log"

@@ -185,7 +185,7 @@ class ProvinceSummary:
     error: str | None = None            # the infrastructure error that failed the task
     map_index: int | None = None
     waiting: list[str] = field(default_factory=list)   # files still in the inbox when the summary was written
-    fetch: dict | None = None          # the look at the province's remote source (cop.fetch.FetchReport)
+    fetch: dict | None = None          # the look at the province's remote source (hub.fetch.FetchReport)
     attempts: list[dict] = field(default_factory=list)  # every try of the task: try, started_at, ended_at, state, error
     will_retry: bool = False            # the failed attempt is not the last one Airflow makes
 

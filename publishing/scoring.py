@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from reporting.config import Indicator, ScoringConfig
+from publishing.config import Indicator, ScoringConfig
 
 PER_100K = 100_000
 MONTHS_PER_YEAR = 12

@@ -31,7 +31,7 @@ from pathlib import Path
 
 from cop.paths import state_dir
 from cop.period import PeriodError, format_period, parse_period
-from cop.review import (MAX_ERRORS_SHOWN, MAX_WARNINGS_SHOWN, FileOutcome, ProblemLine, ProvinceSummary,
+from hub.runs import (MAX_ERRORS_SHOWN, MAX_WARNINGS_SHOWN, FileOutcome, ProblemLine, ProvinceSummary,
                         home_relative, record_file, record_province_state, recorded_files)
 
 FILE_NAME = re.compile(r"^(?P<province>[A-Za-z]{2})_(?P<period>\d{4}-\d{2})(?:_[^.]*)?\.(?P<ext>csv|xlsx)$",
@@ -244,9 +244,9 @@ def drop_file(source: Path, province: str, received_at: dt.datetime | None = Non
 
 
 def drop_generated(samples: Path, periods: set[str] | None = None) -> list[Path]:
-    """Drop generated sample returns (cop.generate) into the inboxes as the provinces would have sent
+    """Drop generated sample returns (hub.generate) into the inboxes as the provinces would have sent
     them: in the order received, each with its receipt time as the upload time."""
-    from cop.generate import read_manifest
+    from hub.generate import read_manifest
 
     dropped = []
     for entry in read_manifest(samples):

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import logging
 
-from cop import inbox, review, sources
+from cop import sources
+from hub import inbox
+from hub import runs as review
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +41,8 @@ def intake_province(province: str, dag_id: str, run_id: str, map_index: int | No
     them and every new file of its drop folder; the summary as a plain dict (XCom).
 
     A source that could not be read fails the task after the drop folder was handled, with the failure's
-    own message; cop.dag_defaults retries it only when retrying can help (fetch.SourceUnavailable)."""
-    from cop import fetch
+    own message; hub.dag_defaults retries it only when retrying can help (fetch.SourceUnavailable)."""
+    from hub import fetch
 
     inbox.ensure_inboxes([province])
     fetched = None
@@ -67,7 +69,7 @@ def intake_province(province: str, dag_id: str, run_id: str, map_index: int | No
 
 def fetch_periods(source, run_date=None) -> list[str]:
     """The months whose schedule window is open on the run's day (in Pakistan)."""
-    from cop.deadlines import parse_as_of
+    from hub.deadlines import parse_as_of
     from cop.spec import load_amendment
 
     return source.periods_open(parse_as_of(None, run_date), load_amendment(source.province).due_day)
@@ -75,7 +77,7 @@ def fetch_periods(source, run_date=None) -> list[str]:
 
 def monthly_run_summary(dag_id: str, run_id: str, provinces: list[str]) -> review.RunSummary:
     """The run as recorded by its province tasks (also the ones that failed or never ran)."""
-    from cop import fetch
+    from hub import fetch
     from cop.registry import load_registry
 
     registry = load_registry()
@@ -135,14 +137,14 @@ def generate_warehouse_docs(dag_id: str | None = None, run_id: str | None = None
 
 
 def refresh_rankings(dag_id: str | None = None, run_id: str | None = None) -> dict:
-    """Scores and rankings of the latest complete year (reporting.rankings). {"skipped": reason} while
+    """Scores and rankings of the latest complete year (publishing.rankings). {"skipped": reason} while
     the warehouse has no complete calendar year yet: nothing to rank is not a failure. With a run's
     ids, the outcome (or the reason for skipping) goes to the run's review page."""
     from dataclasses import asdict
 
     from cop import db
     from cop.security import TRANSFORM_ROLE
-    from reporting.rankings import RankingError, latest_complete_year, refresh_rankings as refresh
+    from publishing.rankings import RankingError, latest_complete_year, refresh_rankings as refresh
 
     def note(state: str, text: str) -> None:
         if dag_id and run_id:
@@ -162,9 +164,9 @@ def refresh_rankings(dag_id: str | None = None, run_id: str | None = None) -> di
 
 
 def create_release(year: int | None, run_after=None) -> dict:
-    """A new release of the year (by default the year before the run): build, score, freeze (cop.release)."""
-    from cop import release
-    from cop.deadlines import parse_as_of
+    """A new release of the year (by default the year before the run): build, score, freeze (publishing.release)."""
+    from publishing import release
+    from hub.deadlines import parse_as_of
 
     year = int(year) if year else parse_as_of(None, run_after).year - 1
     created = release.create_release(year, "airflow:cop_annual_report")
@@ -174,16 +176,16 @@ def create_release(year: int | None, run_after=None) -> dict:
 
 
 def write_annual_report(release_id: int) -> dict:
-    """The annual report and rankings of a release, from its frozen tables only (cop.release)."""
-    from cop.release import write_release_report
+    """The annual report and rankings of a release, from its frozen tables only (publishing.release)."""
+    from publishing.release import write_release_report
 
     outputs = write_release_report(release_id)
     return {str(label): str(path) for label, path in outputs.items()}
 
 
 def backup_warehouse(keep: int) -> dict:
-    """A backup of the warehouse and its files (cop.backup), then all but the newest `keep` removed."""
-    from cop import backup
+    """A backup of the warehouse and its files (hub.backup), then all but the newest `keep` removed."""
+    from hub import backup
 
     made = backup.backup()
     removed = backup.prune(made.path.parent, keep)
@@ -193,7 +195,7 @@ def backup_warehouse(keep: int) -> dict:
 
 def reporting_deadlines(as_of: str | None, run_after, force_mail: bool = False) -> dict:
     """Check who is overdue, write the reminder report, mail when configured."""
-    from cop import deadlines
+    from hub import deadlines
 
     report = deadlines.check_deadlines(deadlines.parse_as_of(as_of, run_after))
     path = deadlines.write_reminder_report(report)

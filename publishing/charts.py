@@ -130,7 +130,7 @@ def funnel_plot(units: pd.DataFrame, title: str) -> str:
     the real differences between stations (additive random-effects overdispersion, the gamma prior's
     variance): a station outside the 99.8% limits differs from its group by more than chance and the
     usual spread. units: urban_rural, count, person_years (per 100,000), rate."""
-    from reporting.scoring import gamma_poisson_prior
+    from publishing.scoring import gamma_poisson_prior
 
     groups = [g for g in ("urban", "rural") if g in set(units["urban_rural"])]
     figure, axes = plt.subplots(1, len(groups), figsize=(7.2, 3.0), squeeze=False)

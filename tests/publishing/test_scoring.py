@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reporting.config import load_scoring
-from reporting.scoring import (annual_evidence, beta_binomial_prior, gamma_poisson_prior, peer_z_scores,
+from publishing.config import load_scoring
+from publishing.scoring import (annual_evidence, beta_binomial_prior, gamma_poisson_prior, peer_z_scores,
                                rank_summary, ranks_desc, score_year, shrink)
 
 CONFIG = load_scoring()

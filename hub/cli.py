@@ -105,9 +105,11 @@ def db_roles(show_password: bool = SHOW_PASSWORD) -> None:
     and its connection URL (the password shown only with --show-password), creating any missing role first."""
     from cop.security import role_model, role_urls
 
-    connection_urls = role_urls()
+    connection_urls = role_urls(database.database_url())
     print("superuser: migrations and server administration only (cop db start, cop db url)")
-    for role in role_model():
+    with database.connect() as conn:
+        roles = role_model(conn)
+    for role in roles:
         limit = "no connection limit" if role.connection_limit < 0 else f"at most {role.connection_limit} connections"
         print(f"{role.role}: {role.purpose}")
         print(f"    {limit}; {', '.join(role.settings) or 'no role settings'}"
@@ -124,7 +126,7 @@ def db_backup(
                                                                    "in that folder."),
 ) -> None:
     """Back up the warehouse (pg_dump) with the landing zone's files and the validation reports."""
-    from cop import backup
+    from hub import backup
 
     try:
         made = backup.backup(out)
@@ -143,7 +145,7 @@ def db_restore(
 ) -> None:
     """Restore a backup into this COP_HOME's database (replacing its contents) and its landing zone.
     Rebuild the warehouse afterwards with `cop build --full-refresh`."""
-    from cop import backup
+    from hub import backup
 
     try:
         restored = backup.restore(path, force=force)
@@ -215,7 +217,7 @@ def generate(
     end: str = typer.Option("2025-12", "--end", help="Last month generated (YYYY-MM)."),
 ) -> None:
     """Generate realistic sample returns: one file per province per month, in each province's own format."""
-    from cop.generate import generate_returns
+    from hub.generate import generate_returns
 
     manifest = generate_returns(out, years=years, seed=seed, end=check_period(end), progress=True)
     console.print(f"{len(manifest)} files written to {out} (manifest: {out / 'manifest.csv'})")
@@ -333,7 +335,7 @@ def rankings(
     seed: Optional[int] = typer.Option(None, "--seed", help="Monte Carlo seed (default: spec/scoring.yaml)."),
 ) -> None:
     """Score and rank the units of a year (COP performance index, spec/scoring.yaml) into the score marts."""
-    from reporting.rankings import RankingError, refresh_rankings
+    from publishing.rankings import RankingError, refresh_rankings
 
     try:
         run = refresh_rankings(year=year, seed=seed)
@@ -351,8 +353,8 @@ def report(
 ) -> None:
     """A draft annual report (HTML and PDF) and rankings (CSV, XLSX) from the current figures; the published
     one comes from a release (`cop release create --year Y`)."""
-    from reporting.annual import write_annual_report
-    from reporting.rankings import RankingError, refresh_rankings
+    from publishing.annual import write_annual_report
+    from publishing.rankings import RankingError, refresh_rankings
 
     try:
         if refresh:
@@ -377,7 +379,7 @@ REVIEWER_OPTION = typer.Option(..., "--by", help="The federal reviewer's portal 
 @month_app.command("show")
 def month_show(province: str = PROVINCE_ARGUMENT, period: str = PERIOD_ARGUMENT) -> None:
     """The month's state (reporting, review, lock) and everything that happened to it, oldest first."""
-    from cop import approval
+    from loaders import approval
 
     code, month = check_province(province), check_period(period)
     state = approval.state(code, month)
@@ -393,7 +395,7 @@ def month_show(province: str = PROVINCE_ARGUMENT, period: str = PERIOD_ARGUMENT)
 
 
 def _decision(action, province: str, period: str, *args, **kwargs) -> None:
-    from cop.approval import ReviewRefused
+    from loaders.approval import ReviewRefused
 
     code, month = check_province(province), check_period(period)
     try:
@@ -409,7 +411,7 @@ def _decision(action, province: str, period: str, *args, **kwargs) -> None:
 def month_approve(province: str = PROVINCE_ARGUMENT, period: str = PERIOD_ARGUMENT, by: str = REVIEWER_OPTION,
                   note: Optional[str] = typer.Option(None, "--note", help="A note for the audit log.")) -> None:
     """Approve the month's current version (it locks). Exit 1 when refused."""
-    from cop.approval import approve
+    from loaders.approval import approve
 
     _decision(approve, province, period, by, note)
 
@@ -418,7 +420,7 @@ def month_approve(province: str = PROVINCE_ARGUMENT, period: str = PERIOD_ARGUME
 def month_return(province: str = PROVINCE_ARGUMENT, period: str = PERIOD_ARGUMENT, by: str = REVIEWER_OPTION,
                  reason: str = typer.Option(..., "--reason", help="Why: the province reads this and resubmits.")) -> None:
     """Return the month's current version to the province with a reason. Exit 1 when refused."""
-    from cop.approval import return_month
+    from loaders.approval import return_month
 
     _decision(return_month, province, period, by, reason)
 
@@ -428,7 +430,7 @@ def month_unlock(province: str = PROVINCE_ARGUMENT, period: str = PERIOD_ARGUMEN
                  reason: str = typer.Option(..., "--reason", help="Why the locked month may be revised."),
                  days: int = typer.Option(7, "--days", help="How long the unlock lasts (1-30 days).")) -> None:
     """Let the province revise a locked month for a limited time. Exit 1 when refused."""
-    from cop.approval import unlock
+    from loaders.approval import unlock
 
     _decision(unlock, province, period, by, reason, days=days)
 
@@ -452,7 +454,7 @@ def release_create(
     """Build, score and freeze a year as a new release; then write its report. Exit 1 when it cannot."""
     import getpass
 
-    from cop import release
+    from publishing import release
 
     try:
         created = release.create_release(year, by or _user_name(getpass), note=note)
@@ -468,7 +470,7 @@ def release_create(
 @release_app.command("list")
 def release_list(year: Optional[int] = typer.Option(None, "--year", help="Only this year.")) -> None:
     """Every release: label, id, year, cut-off, scoring run, who released it."""
-    from cop.release import list_releases
+    from publishing.release import list_releases
 
     print("label\tid\tyear\tcut_off\tscoring_run\tby\tnote")
     for r in list_releases(year):
@@ -481,7 +483,7 @@ def release_report(key: str = RELEASE_ARGUMENT,
                    out: Optional[Path] = typer.Option(None, "--out", help="Folder (default COP_HOME/reports/release-LABEL).")) -> None:
     """Write (again) the report and rankings of a release; exit 1 unless every file is byte-identical to the
     one first published."""
-    from cop import release
+    from publishing import release
 
     try:
         for label, path in release.write_release_report(key, out).items():
@@ -493,7 +495,7 @@ def release_report(key: str = RELEASE_ARGUMENT,
 @release_app.command("revisions")
 def release_revisions(key: str = RELEASE_ARGUMENT) -> None:
     """The months of the release's year revised since: they show in the next release, never in this one."""
-    from cop import release
+    from publishing import release
 
     try:
         revisions = release.revisions_since(key)
@@ -511,34 +513,12 @@ def demo(
     seed: int = typer.Option(7, "--seed", help="Random seed for the sample returns."),
 ) -> None:
     """Run the whole pipeline end to end on generated sample data, and say where the outputs are."""
-    from cop.demo import DemoFailed, run_demo
+    from hub.demo import DemoFailed, run_demo
 
     try:
         run_demo(years=years, seed=seed)
     except DemoFailed as exc:
         fail(str(exc), code=1)
-
-
-@app.command()
-def bench(
-    years: int = typer.Option(10, "--years", min=2, max=12, help="Years of national returns to backfill."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Folder for results.json, results.md and growth.png "
-                                                           "(default: the repository's bench/)."),
-    workers: int = typer.Option(2, "--workers", min=1, help="Processes submitting files in the backfill."),
-    verdict_runs: int = typer.Option(20, "--verdict-runs", min=1, help="Timed files in the verdict latency."),
-    keep: bool = typer.Option(False, "--keep", help="Keep the benchmark's COP_HOME and its database running."),
-    section: Optional[str] = typer.Option(None, "--section", help="Run one section alone: 'anomalies' (planted "
-                                          "anomalies against the warnings and the integrity screen; writes "
-                                          "anomalies.json and anomalies.md)."),
-) -> None:
-    """Measure the pipeline against its baselines (loader, verdict, backfill, growth, monthly cycle,
-    planted anomalies) in a fresh COP_HOME of its own, and write the figures."""
-    from bench.run import DEFAULT_OUT, run_benchmarks
-
-    if section not in (None, "anomalies"):
-        fail(f"unknown section '{section}'; the only section that runs alone is 'anomalies'")
-    run_benchmarks(out=(out or DEFAULT_OUT).resolve(), years=years, workers=workers, verdict_runs=verdict_runs,
-                   keep=keep, section=section)
 
 
 # ---------------------------------------------------------------- orchestration (Airflow)
@@ -552,7 +532,7 @@ def airflow_ui(
                                       "embedded server) or sqlite."),
 ) -> None:
     """Start Airflow (standalone) with the COP DAGs against this COP_HOME; prints the URL and the login."""
-    from cop.airflow_local import migrate_metadata, run_standalone
+    from hub.airflow_local import migrate_metadata, run_standalone
 
     if metadata not in ("postgres", "sqlite"):
         fail(f"--metadata must be postgres or sqlite, not '{metadata}'")
@@ -564,7 +544,7 @@ def airflow_ui(
 @app.command("inbox")
 def inbox_status() -> None:
     """List the files waiting in each province's drop folder (COP_HOME/inbox/<PROVINCE>/)."""
-    from cop.inbox import ensure_inboxes, inbox_dir, pending_files
+    from hub.inbox import ensure_inboxes, inbox_dir, pending_files
     from cop.registry import load_registry
 
     codes = load_registry().province_codes
@@ -582,8 +562,8 @@ def sources_status() -> None:
     window of last month's return, and the last look at it."""
     import datetime as dt
 
-    from cop.deadlines import AGENCY_TIME_ZONE
-    from cop.fetch import last_checks
+    from hub.deadlines import AGENCY_TIME_ZONE
+    from hub.fetch import last_checks
     from cop.period import add_months, format_period
     from cop.sources import SourceConfigError, load_sources
     from cop.spec import load_amendment
@@ -620,8 +600,9 @@ def fetch_now(
     Credentials come from the environment: AIRFLOW_CONN_<CONNECTION_ID> (URI or JSON)."""
     import datetime as dt
 
-    from cop import orchestration, review
-    from cop.fetch import FetchFailure, recorded_fetch
+    from hub import orchestration
+    from hub import runs as review
+    from hub.fetch import FetchFailure, recorded_fetch
     from cop.sources import load_sources
 
     for text in period:

@@ -1,6 +1,6 @@
 """The annual COP report: a self-contained HTML file, its PDF (WeasyPrint), and the rankings as CSV
 and XLSX. Every figure is read from the marts (the exposure `annual_report`), so BI tools and the
-report show the same numbers; the rankings must have been refreshed (reporting.rankings) first."""
+report show the same numbers; the rankings must have been refreshed (publishing.rankings) first."""
 from __future__ import annotations
 
 import csv
@@ -16,11 +16,11 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from cop import db
 from cop.security import TRANSFORM_ROLE
 from cop.spec import load_form
-from reporting import charts
-from reporting.config import Indicator, ScoringConfig, load_scoring
-from reporting.rankings import RankingError, latest_complete_year, unit_months
-from reporting.scoring import annual_evidence
-from reporting.source import ReleaseSource, read_current, read_release
+from publishing import charts
+from publishing.config import Indicator, ScoringConfig, load_scoring
+from publishing.rankings import RankingError, latest_complete_year, unit_months
+from publishing.scoring import annual_evidence
+from publishing.source import ReleaseSource, read_current, read_release
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 MONTHLY_INDICATORS = ["meetings_per_100k", "satisfaction_rate", "complaint_resolution_rate"]
@@ -287,7 +287,7 @@ def build_context(conn: psycopg.Connection, year: int, config: ScoringConfig) ->
 
 
 def _environment() -> Environment:
-    environment = Environment(loader=PackageLoader("reporting", "templates"),
+    environment = Environment(loader=PackageLoader("publishing", "templates"),
                               autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
     environment.filters.update(pct=_pct, num=_num, signed_pct=_signed_pct)
     return environment

@@ -53,7 +53,7 @@ class ProvinceDeadline:
     accepted_version: int | None
     rejected_files: int
     missing_units: list[MissingUnit] = field(default_factory=list)
-    source_note: str = ""      # a remote source: unreachable, or reachable with nothing published (cop.fetch)
+    source_note: str = ""      # a remote source: unreachable, or reachable with nothing published (hub.fetch)
     reporting_state: str | None = None   # review.month_states: on_time, late, rejected, missing, not_due
     review_state: str = "awaiting"       # awaiting, received, approved, returned
     is_locked: bool = False
@@ -170,7 +170,7 @@ def check_deadlines(today: dt.date | None = None, provinces: list[str] | None = 
 
 def _add_source_notes(conn, statuses: list[ProvinceDeadline]) -> None:
     """For a province fetched from its own server: unreachable, or reachable with nothing published."""
-    from cop.fetch import reminder_note
+    from hub.fetch import reminder_note
     from cop.sources import load_sources
 
     sources = load_sources()

@@ -1,4 +1,4 @@
-"""Refresh the rankings: read a year's unit inputs from the marts, score them (reporting.scoring),
+"""Refresh the rankings: read a year's unit inputs from the marts, score them (publishing.scoring),
 store the result in the `scores` schema with the seed and config that produced it, and build the
 score marts (rpt_unit_scores, rpt_unit_rankings, rpt_awards) so BI tools and the report read the
 same numbers."""
@@ -13,9 +13,9 @@ from psycopg import sql
 
 from cop import db
 from cop.security import TRANSFORM_ROLE
-from reporting.config import ScoringConfig, load_scoring
-from reporting.scoring import YearScores, score_year
-from reporting.source import read_current
+from publishing.config import ScoringConfig, load_scoring
+from publishing.scoring import YearScores, score_year
+from publishing.source import read_current
 
 SCORE_MARTS = "path:models/marts/scores"
 

@@ -3,13 +3,13 @@
 One call, `fetch_province`, per province and run: connect with the Airflow provider hook named by the
 source's connection, find the month's files, take the complete ones the ledger has not seen, submit
 their bytes to the intake (channel `sftp` / `https`, the same engine as every other door) and write
-down what happened: each file in the run's journal (cop.review), the look at the source in
+down what happened: each file in the run's journal (hub.runs), the look at the source in
 `audit.source_checks`, each file examined in the ledger `audit.source_fetches`.
 
 Failures are classified by whether retrying can help. `SourceUnavailable` (host unreachable, server
 too slow, a file vanishing or changing mid-download, a server error) makes the Airflow task retry;
 `RetryCannotHelp` (wrong credentials, permission denied, a missing folder or connection) fails it at
-once (cop.dag_defaults). A listing with no matching file is not a failure: the source is reachable
+once (hub.dag_defaults). A listing with no matching file is not a failure: the source is reachable
 and nothing is published yet, which is what the deadline reminders then say.
 """
 from __future__ import annotations
@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass, field
 from html.parser import HTMLParser
 from urllib.parse import unquote, urljoin, urlsplit
 
-from cop.review import FileOutcome, record_file, run_dir
+from hub.runs import FileOutcome, record_file, run_dir
 from cop.sources import Source
 
 log = logging.getLogger(__name__)
@@ -531,7 +531,7 @@ def _take(remote, source: Source, item: RemoteFile, limit: int, conn) -> tuple[s
 
 
 def _submit(source: Source, item: RemoteFile, download: Download) -> FileOutcome:
-    from cop.inbox import receipt_outcome
+    from hub.inbox import receipt_outcome
     from loaders.intake import submit_file
 
     received_at = min(download.modified_at or _now(), _now())

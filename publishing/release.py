@@ -5,7 +5,7 @@ create_release(2025) builds the warehouse, scores the year (a new scoring run; e
 one REPEATABLE READ transaction, checks that the marts hold exactly the versions current in raw, and copies
 into the release: the version of each province-month current at the cut-off (with its review state), the
 scoring run, the spec and scoring config hashes, and release-keyed copies of the marts the report reads
-(reporting.source.REPORT_TABLES: facts, completeness, scores, rankings, awards, and the dimensions) with a
+(publishing.source.REPORT_TABLES: facts, completeness, scores, rankings, awards, and the dimensions) with a
 checksum of each. Everything under the schema `releases` is append-only (triggers, cop/sql/041_releases.sql).
 
 write_release_report() produces the report and rankings from the release alone; the first time it records
@@ -29,7 +29,7 @@ from psycopg import sql
 from cop import db
 from cop.paths import state_dir
 from cop.security import TRANSFORM_ROLE
-from reporting.source import REPORT_TABLES, ReleaseSource
+from publishing.source import REPORT_TABLES, ReleaseSource
 
 
 class ReleaseError(RuntimeError):
@@ -117,7 +117,7 @@ def revisions_since(key: str | int) -> list[Revision]:
 def create_release(year: int, created_by: str, note: str | None = None, build: bool = True,
                    draws: int | None = None) -> Release:
     """Build, score (Monte Carlo `draws`, default spec/scoring.yaml) and freeze `year`; returns the new release."""
-    from reporting.rankings import RankingError, refresh_rankings
+    from publishing.rankings import RankingError, refresh_rankings
 
     if build:
         _build_warehouse()
@@ -162,7 +162,7 @@ def _check_marts_are_current(conn: psycopg.Connection, year: int, run_id: int) -
 
 def _insert_release(conn: psycopg.Connection, year: int, created_by: str, note: str | None, run_id: int) -> int:
     from cop.reference import _spec_fingerprint
-    from reporting.config import load_scoring
+    from publishing.config import load_scoring
 
     # Two releases made at once must not take the same number: one at a time (advisory locks are no
     # platform role's to take, cop/sql/070; the releases table is cop_transform's own).
@@ -238,7 +238,7 @@ def _checksum(conn: psycopg.Connection, table: str, release_id: int) -> tuple[in
 def write_release_report(key: str | int, out_dir: Path | None = None) -> dict[str, Path]:
     """The annual report and rankings of a release, from its frozen tables only. The first time, each
     file's sha256 is recorded with the release; afterwards a regenerated file must be byte-identical."""
-    from reporting.annual import write_annual_report
+    from publishing.annual import write_annual_report
 
     release = get_release(key)
     out_dir = Path(out_dir or state_dir("reports") / f"release-{release.label}")

@@ -1,4 +1,4 @@
-"""Releases (cop/release.py) on a real warehouse of their own: a release of 2025 and its report; then a
+"""Releases (publishing/release.py) on a real warehouse of their own: a release of 2025 and its report; then a
 federal unlock, a revision of a 2025 month, a rebuild and a re-score, as the monthly DAGs would do. The
 release's tables and the report's bytes stay as published, the current marts show the revision, the
 revision is listed since the release, a BI reader sees both side by side, and nothing can overwrite it."""
@@ -11,14 +11,15 @@ import psycopg
 import pytest
 
 from conftest import land_generated_returns
-from cop import approval, db
+from cop import db
+from loaders import approval
 from cop.build import build
-from cop.release import ReleaseError, create_release, revisions_since, table_checksums, write_release_report
-from cop.security import role_url
+from publishing.release import ReleaseError, create_release, revisions_since, table_checksums, write_release_report
+
 from loaders.intake import submit_file
 from loaders.sample import encode_return, sample_return
 from portal.accounts import add_user
-from reporting.rankings import refresh_rankings
+from publishing.rankings import refresh_rankings
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("release")]
 REVISED = dt.date(2025, 6, 1)
@@ -108,7 +109,7 @@ def test_nothing_overwrites_a_published_release(published, revised):
 
 def test_bi_reader_sees_the_published_and_the_current_figures_side_by_side(published, revised):
     release = published[0]
-    with psycopg.connect(role_url("bi_reader")) as conn:
+    with psycopg.connect(db.role_url("bi_reader")) as conn:
         rows = conn.execute("""
             select c.province_code, c.units_reported as current_units, p.units_reported as published_units,
                    c.latest_submission_id as current_version, p.latest_submission_id as published_version
@@ -119,7 +120,7 @@ def test_bi_reader_sees_the_published_and_the_current_figures_side_by_side(publi
     assert len(rows) == 7 and {r[0] for r in rows if r[1]} == {"AJ", "GB", "IC"}  # every province, three report
     changed = [r for r in rows if r[3] != r[4]]
     assert [r[0] for r in changed] == ["IC"]
-    with psycopg.connect(role_url("province_reader_ic")) as conn:
+    with psycopg.connect(db.role_url("province_reader_ic")) as conn:
         seen = {r[0] for r in conn.execute("select distinct province_code from releases.fct_unit_month")}
     assert seen == {"IC"}
     assert release.release_id

@@ -1,6 +1,6 @@
 """Task defaults shared by the DAGs in dags/: retries with exponential backoff for infrastructure errors
 (database, disk, network, a province's server down), and no retry for a missing library module, which
-only a deployment fixes, nor for a province's source refusing us (cop.fetch.RetryCannotHelp)."""
+only a deployment fixes, nor for a province's source refusing us (hub.fetch.RetryCannotHelp)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -21,7 +21,7 @@ def task_defaults(retries: int = 3, first_delay: dt.timedelta = dt.timedelta(min
         "retry_policy": ExceptionRetryPolicy(rules=[
             RetryRule(exception="builtins.ImportError", action=RetryAction.FAIL,
                       reason="a library module is missing; retrying cannot help, fix the deployment"),
-            RetryRule(exception="cop.fetch.RetryCannotHelp", action=RetryAction.FAIL,
+            RetryRule(exception="hub.fetch.RetryCannotHelp", action=RetryAction.FAIL,
                       reason="the province's source refused us (credentials, permission, configuration); "
                              "retrying cannot help, fix the connection or the sources file"),
         ]),

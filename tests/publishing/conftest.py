@@ -1,5 +1,5 @@
 """A small warehouse for the report tests: two years of generated returns for three provinces
-(generator values from cop.generate, landed in raw as the intake lands accepted files, plus one
+(generator values from hub.generate, landed in raw as the intake lands accepted files, plus one
 rejected file), built with the real dbt project, ranked and reported. Its own database on the
 session's server, selected through COP_DATABASE_URL while the module runs."""
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pytest
 
 from cop import db
 from cop.build import build
-from cop.generate import _profiles, unit_month_values
+from hub.generate import _profiles, unit_month_values
 from cop.period import add_months, due_date, months_between
 from cop.registry import load_registry
 
