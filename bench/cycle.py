@@ -29,7 +29,7 @@ def measure_cycle(samples: Samples) -> dict:
 
 def _direct_cycle(samples: Samples, period: str) -> dict:
     dropped = inbox.drop_generated(samples.folder, {period})
-    provinces = orchestration.province_codes()
+    provinces = orchestration.selected_provinces()
     with stopwatch() as intake:
         for province in provinces:
             orchestration.intake_province(province, DIRECT_DAG_ID, period)

@@ -1,7 +1,7 @@
 """Builds the warehouse: runs dbt (dbt_project/) programmatically against this COP_HOME's database.
 
-`build()` runs `dbt build` (seeds, snapshots, models, unit and data tests, in DAG order);
-`generate_docs()` (alias `docs()`) runs `dbt docs generate` into COP_HOME/outputs/dbt-docs. dbt's target/ and logs/ live under
+`build()` runs `dbt build` (snapshots, models, unit and data tests, in DAG order);
+`generate_docs()` runs `dbt docs generate` into COP_HOME/outputs/dbt-docs. dbt's target/ and logs/ live under
 COP_HOME/dbt, so two COP_HOMEs never share state. dbt connects with the warehouse URL of
 cop.db.role_url("cop_transform") (passed through environment variables that dbt_project/profiles.yml
 reads): dbt logs in as the transform role, which owns everything it builds.
@@ -173,5 +173,3 @@ def generate_docs() -> Path:
         raise BuildError(result.failure_report())
     return docs_dir() / "static_index.html"
 
-
-docs = generate_docs

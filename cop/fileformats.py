@@ -4,6 +4,7 @@ timestamps are pinned), so the same data always gives the same sha256."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import io
 import re
@@ -19,6 +20,21 @@ from cop.spec import FileFormat
 FIXED_TIMESTAMP = dt.datetime(2020, 1, 1)
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 _MODIFIED = re.compile(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)")
+
+
+def write_records(path: Path, records: Sequence[Any], record_type: type) -> None:
+    """Dataclass records as a CSV file with a header of the dataclass's fields (manifests, labels)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(record_type.__dataclass_fields__), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(dataclasses.asdict(record) for record in records)
+
+
+def read_records(path: Path, record_type: type) -> list:
+    """The records write_records wrote (every field read back as text)."""
+    with path.open(newline="", encoding="utf-8") as handle:
+        return [record_type(**row) for row in csv.DictReader(handle)]
 
 
 def csv_bytes(header: Sequence[str], rows: Sequence[Sequence[Any]], delimiter: str = ",",

@@ -11,8 +11,10 @@ class PeriodError(ValueError):
     pass
 
 
-def parse_period(text: str) -> dt.date:
-    """'2025-03' -> date(2025, 3, 1). Raises PeriodError with a plain message."""
+def parse_period(text: str | dt.date) -> dt.date:
+    """'2025-03' (or any date in March 2025) -> date(2025, 3, 1). Raises PeriodError with a plain message."""
+    if isinstance(text, dt.date):
+        return text.replace(day=1)
     match = _PERIOD.match(str(text).strip())
     if not match:
         raise PeriodError(f"'{text}' is not a month written as YYYY-MM (for example 2025-03)")

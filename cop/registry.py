@@ -61,6 +61,10 @@ def _rows(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
+class UnknownProvince(ValueError):
+    """A province code that is not in the registry; says which codes are."""
+
+
 @dataclass(frozen=True)
 class Registry:
     provinces: tuple[Province, ...]
@@ -68,10 +72,13 @@ class Registry:
     unit_versions: tuple[UnitVersion, ...]
 
     def province(self, code: str) -> Province:
+        """The province of `code` (any case, spaces around ignored), or UnknownProvince: the one check of a
+        province code that every door (command line, portal, intake, sources, DAG parameters) makes."""
+        wanted = str(code).strip().upper()
         for province in self.provinces:
-            if province.province_code == code:
+            if province.province_code == wanted:
                 return province
-        raise KeyError(f"unknown province '{code}'")
+        raise UnknownProvince(f"unknown province '{str(code).strip()[:20]}'; use one of {', '.join(self.province_codes)}")
 
     @property
     def province_codes(self) -> list[str]:
@@ -91,9 +98,6 @@ class Registry:
             if version.is_current_in(month):
                 return version
         return versions[-1] if versions else None
-
-    def is_known(self, unit_code: str) -> bool:
-        return unit_code in self._versions_by_unit
 
     def units_open(self, province_code: str | None, month: dt.date) -> list[UnitVersion]:
         """Units expected to report for `month`, as they were that month, sorted by code."""

@@ -16,6 +16,7 @@ from pathlib import Path
 import yaml
 
 from cop.paths import SPEC_DIR
+from cop.registry import UnknownProvince, load_registry
 from cop.period import add_months, due_date, format_period, parse_period
 
 SOURCES_FILE_ENV = "COP_SOURCES_FILE"
@@ -126,17 +127,17 @@ def _check_remote(source: Source, where: str) -> None:
 
 def load_sources(path: Path | None = None) -> dict[str, Source]:
     """Every province's source (drop folder for the ones not configured), by province code."""
-    from cop.registry import load_registry
-
     path = path or sources_file()
     raw = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else {}
     raw = raw or {}
     defaults = {**_DEFAULTS, **(raw.get("defaults") or {})}
     configured = raw.get("provinces") or {}
-    known = load_registry().province_codes
-    unknown = sorted(set(configured) - set(known))
-    if unknown:
-        raise SourceConfigError(f"{path}: unknown province(s) {', '.join(unknown)}; use some of {', '.join(known)}")
+    registry = load_registry()
+    try:
+        configured = {registry.province(code).province_code: entry for code, entry in configured.items()}
+    except UnknownProvince as exc:
+        raise SourceConfigError(f"{path}: {exc}") from exc
+    known = registry.province_codes
     return {code: _source(code, configured[code], defaults, str(path)) if code in configured else Source(code)
             for code in known}
 

@@ -394,5 +394,7 @@ def load_amendment(province: str, spec_dir: Path = SPEC_DIR) -> Amendment:
     return parse_amendment(path, load_form(spec_dir))
 
 
-def province_codes(spec_dir: Path = SPEC_DIR) -> list[str]:
+def amendment_provinces(spec_dir: Path = SPEC_DIR) -> list[str]:
+    """The provinces that have an amendment file (the registry says which provinces exist; a test keeps
+    the two equal)."""
     return sorted(p.stem for p in (spec_dir / "amendments").glob("*.yaml"))

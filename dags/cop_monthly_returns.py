@@ -54,9 +54,9 @@ disk error fails the task, which retries with backoff. When a file was accepted,
 def cop_monthly_returns():
     @task
     def provinces() -> list[str]:
-        from hub.orchestration import province_codes
+        from hub.orchestration import selected_provinces
 
-        return province_codes(get_current_context()["params"]["provinces"])
+        return selected_provinces(get_current_context()["params"]["provinces"])
 
     # The label names the province from the start (rendered before the task runs too), then says what happened.
     @task(map_index_template="{{ province_verdict | default(task.op_kwargs['province'] ~ ': running') }}")

@@ -48,7 +48,7 @@ class ExpectationRunError(RuntimeError):
 
 
 class SuiteMissing(RuntimeError):
-    """The committed suite JSON is missing: run `python -m expectations`."""
+    """The committed suite JSON is missing: run `cop spec generate`."""
 
 
 @functools.cache
@@ -66,7 +66,7 @@ def _batch_definition():
 def _expectation_configs(province: str) -> tuple[dict, ...]:
     national = committed_suite(NATIONAL_SUITE)
     if national is None:
-        raise SuiteMissing(f"expectations/suites/{NATIONAL_SUITE}.json is missing; run `python -m expectations`")
+        raise SuiteMissing(f"expectations/suites/{NATIONAL_SUITE}.json is missing; run `cop spec generate`")
     local = committed_suite(local_suite_name(province)) or {"expectations": []}
     return tuple(national["expectations"] + local["expectations"])
 

@@ -9,12 +9,12 @@ hold), so that it reaches the warehouse like a real one.
 """
 from __future__ import annotations
 
-import csv
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from cop.fileformats import read_records, write_records
 from cop.spec import Form
 
 SINGLE_VALUE_KINDS = ("typing_x10", "transposed_digits", "wrong_column")
@@ -183,12 +183,8 @@ class Planter:
 
 
 def write_anomalies(path: Path, anomalies: list[Anomaly]) -> None:
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(Anomaly.__dataclass_fields__), lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(asdict(a) for a in anomalies)
+    write_records(path, anomalies, Anomaly)
 
 
 def read_anomalies(folder: Path) -> list[Anomaly]:
-    with (Path(folder) / "anomalies.csv").open(newline="", encoding="utf-8") as handle:
-        return [Anomaly(**row) for row in csv.DictReader(handle)]
+    return read_records(Path(folder) / "anomalies.csv", Anomaly)

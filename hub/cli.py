@@ -32,12 +32,12 @@ def fail(message: str, code: int = EXIT_USAGE) -> None:
 
 
 def check_province(code: str) -> str:
-    from cop.registry import load_registry
+    from cop.registry import UnknownProvince, load_registry
 
-    code = code.strip().upper()
-    known = load_registry().province_codes
-    if code not in known:
-        fail(f"unknown province '{code}'; use one of {', '.join(known)}")
+    try:
+        code = load_registry().province(code).province_code
+    except UnknownProvince as exc:
+        fail(str(exc))
     return code
 
 
@@ -186,6 +186,32 @@ def units(
         writer.writerows(rows)
     else:
         fail(f"--format must be csv or json, not '{output_format}'")
+
+
+spec_app = typer.Typer(help="The form's spec (spec/) and the files generated from it.", no_args_is_help=True)
+app.add_typer(spec_app, name="spec")
+
+
+@spec_app.command("generate")
+def spec_generate() -> None:
+    """Write every file the spec implies (GX suites, the wide fact's dbt contract); run after editing spec/."""
+    from hub.spec_outputs import write_outputs
+
+    changed = write_outputs()
+    for path in changed:
+        print(path)
+    console.print(f"{len(changed)} generated file(s) changed" if changed else "every generated file was up to date")
+
+
+@spec_app.command("check")
+def spec_check() -> None:
+    """Exit 1, naming them, if generated files differ from what the spec implies."""
+    from hub.spec_outputs import stale_outputs
+
+    stale = stale_outputs()
+    if stale:
+        fail("stale generated files (run `cop spec generate`): " + ", ".join(map(str, stale)), code=1)
+    console.print("every generated file agrees with spec/")
 
 
 @app.command()
@@ -601,13 +627,13 @@ def fetch_now(
     import datetime as dt
 
     from hub import orchestration
-    from hub import runs as review
+    from hub import run_review
     from hub.fetch import FetchFailure, recorded_fetch
     from cop.sources import load_sources
 
     for text in period:
         check_period(text)
-    codes = [check_province(code) for code in province] or orchestration.province_codes()
+    codes = [check_province(code) for code in province] or orchestration.selected_provinces()
     remote = [code for code, source in load_sources().items() if source.remote and code in codes]
     if not remote:
         fail("no province among those has a remote source; see `cop sources`")
@@ -620,7 +646,7 @@ def fetch_now(
             failed = True
         report = recorded_fetch("cop_fetch", run_id, code)
         print(f"{code}: {report['state']}: {report['message']}")
-        for outcome in review.recorded_files("cop_fetch", run_id, code):
+        for outcome in run_review.recorded_files("cop_fetch", run_id, code):
             print(f"  {outcome.sentence()}")
     if failed:
         raise typer.Exit(1)
@@ -711,7 +737,7 @@ def serve(
                 server_header=False, log_level="info")
 
 
-def main() -> None:  # pragma: no cover - console entry point
+def main() -> None:  # pragma: no cover - the console entry point (pyproject.toml)
     try:
         app()
     except database.DatabaseStopped as exc:  # any command that needs the database while it is stopped

@@ -3,7 +3,7 @@
 One call, `fetch_province`, per province and run: connect with the Airflow provider hook named by the
 source's connection, find the month's files, take the complete ones the ledger has not seen, submit
 their bytes to the intake (channel `sftp` / `https`, the same engine as every other door) and write
-down what happened: each file in the run's journal (hub.runs), the look at the source in
+down what happened: each file in the run's journal (hub.run_review), the look at the source in
 `audit.source_checks`, each file examined in the ledger `audit.source_fetches`.
 
 Failures are classified by whether retrying can help. `SourceUnavailable` (host unreachable, server
@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass, field
 from html.parser import HTMLParser
 from urllib.parse import unquote, urljoin, urlsplit
 
-from hub.runs import FileOutcome, record_file, run_dir
+from hub.run_review import FileOutcome, record_file, run_dir
 from cop.sources import Source
 
 log = logging.getLogger(__name__)

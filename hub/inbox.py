@@ -31,7 +31,7 @@ from pathlib import Path
 
 from cop.paths import state_dir
 from cop.period import PeriodError, format_period, parse_period
-from hub.runs import (MAX_ERRORS_SHOWN, MAX_WARNINGS_SHOWN, FileOutcome, ProblemLine, ProvinceSummary,
+from hub.run_review import (MAX_ERRORS_SHOWN, MAX_WARNINGS_SHOWN, FileOutcome, ProblemLine, ProvinceSummary,
                         home_relative, record_file, record_province_state, recorded_files)
 
 FILE_NAME = re.compile(r"^(?P<province>[A-Za-z]{2})_(?P<period>\d{4}-\d{2})(?:_[^.]*)?\.(?P<ext>csv|xlsx)$",

@@ -7,8 +7,9 @@ from __future__ import annotations
 import logging
 
 from cop import sources
+from cop.registry import load_registry
 from hub import inbox
-from hub import runs as review
+from hub import run_review
 
 log = logging.getLogger(__name__)
 
@@ -21,17 +22,12 @@ class ProvinceTasksFailed(RuntimeError):
     """At least one province's intake task failed; the run summary says which and why."""
 
 
-def province_codes(selected: list[str] | None = None) -> list[str]:
-    from cop.registry import load_registry
-
-    known = load_registry().province_codes
-    if not selected:
-        return known
-    chosen = [code.strip().upper() for code in selected]
-    unknown = sorted(set(chosen) - set(known))
-    if unknown:
-        raise ValueError(f"unknown province(s) {', '.join(unknown)}; use some of {', '.join(known)}")
-    return [code for code in known if code in chosen]
+def selected_provinces(selected: list[str] | None = None) -> list[str]:
+    """The provinces a run handles, in registry order: all of them, or those `selected` (UnknownProvince
+    for a code that is not one)."""
+    registry = load_registry()
+    chosen = {registry.province(code).province_code for code in selected or registry.province_codes}
+    return [code for code in registry.province_codes if code in chosen]
 
 
 def intake_province(province: str, dag_id: str, run_id: str, map_index: int | None = None,
@@ -51,14 +47,14 @@ def intake_province(province: str, dag_id: str, run_id: str, map_index: int | No
         try:
             fetched = fetch.fetch_province(source, periods or fetch_periods(source, run_date), dag_id, run_id)
         except Exception as exc:
-            review.record_province_state(dag_id, run_id, province, "failed", map_index,
+            run_review.record_province_state(dag_id, run_id, province, "failed", map_index,
                                          f"{type(exc).__name__}: {exc}", try_number, will_retry=not last_try)
             raise
         log.info("%s: %s", province, fetched.sentence())
     summary = inbox.process_inbox(province, dag_id, run_id, map_index, try_number, last_try)
-    log.info("%s\n%s", summary.headline, "\n".join(review.province_markdown(summary)))
+    log.info("%s\n%s", summary.headline, "\n".join(run_review.province_markdown(summary)))
     if fetched is not None and not fetched.reachable:
-        review.record_province_state(dag_id, run_id, province, "failed", map_index, fetched.message, try_number,
+        run_review.record_province_state(dag_id, run_id, province, "failed", map_index, fetched.message, try_number,
                                      will_retry=not last_try)
         failure = fetch.SourceUnavailable if fetched.retry_helps else fetch.RetryCannotHelp
         raise failure(fetched.failure_kind, fetched.message)
@@ -75,36 +71,35 @@ def fetch_periods(source, run_date=None) -> list[str]:
     return source.periods_open(parse_as_of(None, run_date), load_amendment(source.province).due_day)
 
 
-def monthly_run_summary(dag_id: str, run_id: str, provinces: list[str]) -> review.RunSummary:
+def monthly_run_summary(dag_id: str, run_id: str, provinces: list[str]) -> run_review.RunSummary:
     """The run as recorded by its province tasks (also the ones that failed or never ran)."""
     from hub import fetch
-    from cop.registry import load_registry
 
     registry = load_registry()
-    summary = review.RunSummary(dag_id, run_id, [
-        review.province_summary(dag_id, run_id, code, registry.province(code).province_name) for code in provinces])
+    summary = run_review.RunSummary(dag_id, run_id, [
+        run_review.province_summary(dag_id, run_id, code, registry.province(code).province_name) for code in provinces])
     for province in summary.provinces:
         province.waiting = [item.path.name for item in inbox.pending_files(province.province)]
         province.fetch = fetch.recorded_fetch(dag_id, run_id, province.province)
-    review.write_run_summary(summary)
+    run_review.write_run_summary(summary)
     return summary
 
 
 def summarise_monthly_run(dag_id: str, run_id: str, provinces: list[str]) -> dict:
     """Write the run summary, print it, and fail when a province's task failed (so the run shows red)."""
     summary = monthly_run_summary(dag_id, run_id, provinces)
-    log.info("run summary (%s):\n%s", review.run_dir(dag_id, run_id) / "summary.html", summary.markdown())
+    log.info("run summary (%s):\n%s", run_review.run_dir(dag_id, run_id) / "summary.html", summary.markdown())
     if summary.failed_provinces:
         raise ProvinceTasksFailed(f"intake failed for {', '.join(summary.failed_provinces)}: {summary.headline}")
     return {"headline": summary.headline, "accepted": summary.count("accepted"),
-            "rejected": summary.count("rejected"), "summary": str(review.run_dir(dag_id, run_id) / "summary.md")}
+            "rejected": summary.count("rejected"), "summary": str(run_review.run_dir(dag_id, run_id) / "summary.md")}
 
 
 def accepted_in_run(dag_id: str, run_id: str, provinces: list[str]) -> list[dict]:
     """The accepted files of the run (what changed in raw), for the Asset event."""
     accepted = []
     for code in provinces:
-        for outcome in review.recorded_files(dag_id, run_id, code):
+        for outcome in run_review.recorded_files(dag_id, run_id, code):
             if outcome.verdict == "accepted":
                 accepted.append({"province": code, "period": outcome.period, "version": outcome.version,
                                  "submission_id": outcome.submission_id})
@@ -121,18 +116,18 @@ def build_warehouse(full_refresh: bool = False, dag_id: str | None = None, run_i
     for warning in result.warnings[:20]:
         log.warning(warning)
     if dag_id and run_id:
-        review.record_step(dag_id, run_id, review.build_step(result))
+        run_review.record_step(dag_id, run_id, run_review.build_step(result))
     if not result.success:
         raise BuildError(result.failure_report())
     return {"summary": result.summary(), "statuses": result.statuses, "seconds": round(result.seconds, 1)}
 
 
 def generate_warehouse_docs(dag_id: str | None = None, run_id: str | None = None) -> str:
-    from cop.build import docs
+    from cop.build import generate_docs
 
-    path = str(docs())
+    path = str(generate_docs())
     if dag_id and run_id:
-        review.record_step(dag_id, run_id, review.StepOutcome("dbt docs", "ok", f"written: {review.home_relative(path)}"))
+        run_review.record_step(dag_id, run_id, run_review.StepOutcome("dbt docs", "ok", f"written: {run_review.home_relative(path)}"))
     return path
 
 
@@ -148,7 +143,7 @@ def refresh_rankings(dag_id: str | None = None, run_id: str | None = None) -> di
 
     def note(state: str, text: str) -> None:
         if dag_id and run_id:
-            review.record_step(dag_id, run_id, review.StepOutcome("rankings", state, text))
+            run_review.record_step(dag_id, run_id, run_review.StepOutcome("rankings", state, text))
 
     with db.connect_as(TRANSFORM_ROLE) as conn:
         try:

@@ -31,8 +31,22 @@ class ReviewRefused(ValueError):
     """The decision cannot be taken (wrong account, wrong state, no reason): nothing was recorded."""
 
 
+class ReviewWording:
+    """How a month's review state reads, for anything that carries `review_state` and `last_reason`."""
+    review_state: str
+    last_reason: str | None
+
+    @property
+    def review_label(self) -> str:
+        return REVIEW_LABELS[self.review_state]
+
+    @property
+    def return_reason(self) -> str | None:
+        return self.last_reason if self.review_state == "returned" else None
+
+
 @dataclass(frozen=True)
-class MonthState:
+class MonthState(ReviewWording):
     province_code: str
     period: dt.date
     due_at: dt.datetime
@@ -59,14 +73,6 @@ class MonthState:
     def name(self) -> str:
         return f"{self.province_code} {format_period(self.period)}"
 
-    @property
-    def review_label(self) -> str:
-        return REVIEW_LABELS[self.review_state]
-
-    @property
-    def return_reason(self) -> str | None:
-        return self.last_reason if self.review_state == "returned" else None
-
 
 @dataclass(frozen=True)
 class LogEntry:
@@ -80,8 +86,6 @@ class LogEntry:
 
 
 def month_of(period: str | dt.date) -> dt.date:
-    if isinstance(period, dt.date):
-        return period.replace(day=1)
     try:
         return parse_period(period)
     except PeriodError as exc:

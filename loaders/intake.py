@@ -27,7 +27,7 @@ import psycopg
 from cop import db
 from cop.paths import state_dir
 from cop.period import PeriodError, format_period, parse_period
-from cop.registry import load_registry
+from cop.registry import UnknownProvince, load_registry
 from cop.security import LOADER_ROLE
 from cop.spec import Amendment, load_amendment, load_form
 from loaders.history import fetch_history
@@ -47,7 +47,6 @@ PAUSE_BEFORE_COMMIT_ENV = "COP_INTAKE_PAUSE_BEFORE_COMMIT"
 MONTH_LOCK_WAIT_ENV = "COP_INTAKE_MONTH_LOCK_WAIT_SECONDS"
 MONTH_LOCK_WAIT_SECONDS = 120  # longer than any verdict takes, even of the worst file on a busy server
 DRY_RUN_PREFIX = "dry-run-"  # the folder of a "check only" run's files, under COP_HOME/validation/
-STATUSES = ("accepted", "rejected", "duplicate")
 _HISTORY_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="cop-history")
 
 
@@ -222,15 +221,13 @@ def submit_file(content: bytes, file_name: str, province: str, period: str | dt.
 
 
 def _amendment(province: str) -> Amendment:
-    code = str(province).strip().upper()
-    if code not in load_registry().province_codes:
-        raise SubmitError(f"unknown province '{province}'; use one of {', '.join(load_registry().province_codes)}")
-    return load_amendment(code)
+    try:
+        return load_amendment(load_registry().province(province).province_code)
+    except UnknownProvince as exc:
+        raise SubmitError(str(exc)) from exc
 
 
 def _month(period: str | dt.date) -> dt.date:
-    if isinstance(period, dt.date):
-        return period.replace(day=1)
     try:
         return parse_period(period)
     except PeriodError as exc:

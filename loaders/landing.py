@@ -38,6 +38,3 @@ def land(content: bytes) -> tuple[str, Path]:
     os.replace(partial, path)  # atomic: a reader sees the whole file or none
     return digest, path
 
-
-def read_landed(sha256: str) -> bytes:
-    return landed_path(sha256).read_bytes()

@@ -20,7 +20,6 @@ from loaders.problems import Problem, problem
 from loaders.workbook_package import PackageError, check_workbook, column_letters, giant_cell
 
 DELIMITERS = (",", ";", "\t")
-DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
 # Signatures of files people send instead of a CSV or an XLSX.
 BINARY_SIGNATURES = {
     b"\xd0\xcf\x11\xe0": "an old Excel .xls (or another Office 97-2003) file",
@@ -176,15 +175,9 @@ def _read_csv(content: bytes, amendment: Amendment, limits: Limits) -> Table:
     text, encoding = decode_text(content, amendment)
     first_line = next((line for line in text.splitlines() if line.strip()), "")
     delimiter = sniff_delimiter(first_line, amendment.file.delimiter)
-    records: list[tuple[int, list[str | None]]] = []
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
-        for number, record in enumerate(reader, start=1):
-            cells = [_clean_text(cell) for cell in record]
-            if any(cell is not None for cell in cells):
-                _check_cell_lengths(number, cells, records, limits)
-                records.append((number, cells))
-                _check_row_count(len(records) - 1, limits)
+        records = _non_blank_records((map(_clean_text, record) for record in reader), limits)
     except csv.Error as exc:
         if "field larger than field limit" in str(exc):
             raise ReadError(problem("E007", f"Line {reader.line_num:,} has a cell of more than "
@@ -230,14 +223,20 @@ def _read_xlsx(content: bytes, amendment: Amendment, limits: Limits) -> Table:
     except (CalamineError, ValueError, OSError, OverflowError, TypeError) as exc:
         reason = " ".join(str(exc).split())[:150].rstrip(".") or type(exc).__name__
         raise ReadError(problem("E001", f"The Excel file is damaged or not a workbook ({reason})")) from exc
+    records = _non_blank_records((map(_cell_text, values) for values in sheet_rows), limits)
+    return _table(records, limits, "xlsx", sheet=sheet_name)
+
+
+def _non_blank_records(rows, limits: Limits) -> list[tuple[int, list[str | None]]]:
+    """(line number, cells) of every row with a value, checked against the cell and row limits as read."""
     records: list[tuple[int, list[str | None]]] = []
-    for number, values in enumerate(sheet_rows, start=1):
-        cells = [_cell_text(value) for value in values]
+    for number, row in enumerate(rows, start=1):
+        cells = list(row)
         if any(cell is not None for cell in cells):
             _check_cell_lengths(number, cells, records, limits)
             records.append((number, cells))
             _check_row_count(len(records) - 1, limits)
-    return _table(records, limits, "xlsx", sheet=sheet_name)
+    return records
 
 
 def _choose_sheet(sheet_names: list[str], amendment: Amendment) -> str:

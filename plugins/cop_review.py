@@ -52,15 +52,15 @@ def create_app() -> FastAPI:
 
     @app.get("/runs/{dag_id}/{run_id}", response_class=HTMLResponse, dependencies=[_requires_run_access()])
     def run_page(dag_id: str, run_id: str):
-        from hub import runs as review
+        from hub import run_review
 
-        summary = review.live_run_summary(dag_id, run_id)
+        summary = run_review.live_run_summary(dag_id, run_id)
         if summary is not None:
-            live = review.read_run_summary(dag_id, run_id) is None
-            return HTMLResponse(review.render_html(summary, link=_relative_link(2), live=live))
-        steps = review.recorded_steps(dag_id, run_id)
+            live = run_review.read_run_summary(dag_id, run_id) is None
+            return HTMLResponse(run_review.render_html(summary, link=_relative_link(2), live=live))
+        steps = run_review.recorded_steps(dag_id, run_id)
         if steps:
-            return HTMLResponse(review.render_steps_html(dag_id, run_id, steps))
+            return HTMLResponse(run_review.render_steps_html(dag_id, run_id, steps))
         return _no_review(dag_id)
 
     @app.get("/reminders", response_class=HTMLResponse, dependencies=[_requires_login()])

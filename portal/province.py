@@ -37,7 +37,7 @@ TEMPLATE_TYPES = {"csv": "text/csv; charset=utf-8",
 
 
 def _known_province(code: str) -> str:
-    if code not in load_registry().province_codes:
+    if code not in load_registry().province_codes:  # exact: a URL's province is upper case
         raise Refused("There is no such province.", status_code=404, audit_action="access.unknown_province",
                       detail={"asked_for": code[:20]})
     return code
@@ -231,11 +231,9 @@ def receipt_page(request: Request, submission_id: int):
 @router.get("/submissions/{submission_id}/{name}")
 def submission_file(request: Request, submission_id: int, name: str):
     session, view = _owned_submission(request, submission_id)
-    response = _file_response(receipts.submission_file(view, _file_name(name)),
-                              f"COP-{view.province_code}-{view.period}-submission-{submission_id}", name)
-    _audit_download(request, session, {"submission_id": submission_id, "province": view.province_code,
-                                       "period": view.period, "file": _file_name(name)})
-    return response
+    return _download(request, session, receipts.submission_file(view, _file_name(name)),
+                     f"COP-{view.province_code}-{view.period}-submission-{submission_id}", name,
+                     {"submission_id": submission_id, "province": view.province_code, "period": view.period})
 
 
 @router.get("/checks/{check_id}")
@@ -249,10 +247,16 @@ def check_page(request: Request, check_id: str):
 @router.get("/checks/{check_id}/{name}")
 def check_file(request: Request, check_id: str, name: str):
     session, view = _owned_check(request, check_id)
-    response = _file_response(receipts.check_file(view, _file_name(name)),
-                              f"COP-{view.province_code}-{view.period}-check", name)
-    _audit_download(request, session, {"check_id": check_id, "province": view.province_code,
-                                       "period": view.period, "file": _file_name(name)})
+    return _download(request, session, receipts.check_file(view, _file_name(name)),
+                     f"COP-{view.province_code}-{view.period}-check", name,
+                     {"check_id": check_id, "province": view.province_code, "period": view.period})
+
+
+def _download(request: Request, session: accounts.Session, found: Path | None, download_stem: str, name: str,
+              about: dict) -> Response:
+    """A receipt's file as a download, and an audit line saying who took it."""
+    response = _file_response(found, download_stem, name)
+    _audit_download(request, session, {**about, "file": _file_name(name)})
     return response
 
 

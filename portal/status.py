@@ -27,7 +27,7 @@ from cop import db
 from cop.security import PORTAL_ROLE
 from cop.paths import state_dir
 from cop.period import add_months, format_period, last_completed_month
-from loaders.approval import REVIEW_LABELS
+from loaders.approval import ReviewWording
 from cop.spec import load_form
 
 STATE_LABELS = {
@@ -40,7 +40,7 @@ STATE_LABELS = {
 
 
 @dataclass
-class MonthCell:
+class MonthCell(ReviewWording):
     province_code: str
     month: dt.date
     due_at: dt.datetime
@@ -65,14 +65,6 @@ class MonthCell:
     last_actor: str | None = None
     last_reason: str | None = None
     last_action_at: dt.datetime | None = None
-
-    @property
-    def review_label(self) -> str:
-        return REVIEW_LABELS[self.review_state]
-
-    @property
-    def return_reason(self) -> str | None:
-        return self.last_reason if self.review_state == "returned" else None
 
     @property
     def period(self) -> str:
@@ -300,7 +292,7 @@ class PipelineRun:
 
 def pipeline_runs_for(submissions) -> dict[int, PipelineRun]:
     """The Airflow run that took each of `submissions` from a drop folder, from the runs' journals
-    (hub/runs.py) under COP_HOME/runs. A journal line counts only when it names the same
+    (hub/run_review.py) under COP_HOME/runs. A journal line counts only when it names the same
     submission id, province and month as a submission that came in through the inbox."""
     wanted = {s.submission_id: (s.province_code, s.period) for s in submissions if s.channel == "inbox"}
     found: dict[int, PipelineRun] = {}

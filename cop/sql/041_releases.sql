@@ -1,4 +1,4 @@
--- Releases: published figures that never change afterwards (cop/release.py).
+-- Releases: published figures that never change afterwards (publishing/release.py).
 --
 -- 1. Scoring runs keep their history: a refresh adds a run beside the earlier ones instead of replacing the
 --    year (the score marts show the latest run of each year), so a release can cite its run for ever.
@@ -7,7 +7,7 @@
 --    state then. releases.tables: each frozen table's row count and content checksum at freeze time.
 --    releases.outputs: each file produced from the release (report, rankings) and its sha256.
 -- 3. The frozen figures live in release-keyed copies of the marts, releases.<mart> (release_id first),
---    created by cop/release.py when first needed. Every table here is append-only (trigger) and readable by
+--    created by publishing/release.py when first needed. Every table here is append-only (trigger) and readable by
 --    the marts readers; province readers see only their province's rows (row-level security).
 
 alter table scores.unit_rankings drop constraint if exists unit_rankings_pkey;

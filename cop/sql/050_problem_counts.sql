@@ -1,4 +1,4 @@
--- Bounded problem details (issue 14): every problem of a submission is counted here, by rule, while
+-- Bounded problem details: every problem of a submission is counted here, by rule, while
 -- audit.problems keeps only the first `limits.max_stored_problems_per_rule` (spec/form.yaml) of each
 -- rule, the worst first. A file where every cell is wrong gets its complete counts and a bounded list.
 create table if not exists audit.problem_counts (

@@ -1,4 +1,4 @@
--- Pulling returns from the provinces' own servers (cop/fetch.py, issue 19).
+-- Pulling returns from the provinces' own servers (hub/fetch.py).
 --
 -- The ledger: every remote file the hub has looked at closely, with what it was (size, modification
 -- time, HTTP validators, sha256) and what became of it. A file whose path, size and time are in the

@@ -1,4 +1,4 @@
--- Least privilege (issue 11): every part of the platform connects as its own role, and only migrations
+-- Least privilege: every part of the platform connects as its own role, and only migrations
 -- and server administration use the superuser.
 --
 --   cop_loader         (login) the intake (CLI, inbox DAG, the portal's uploads): reads raw and audit,

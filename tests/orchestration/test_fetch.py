@@ -1,6 +1,6 @@
 """Fetching returns from the provinces' own servers (hub.fetch), against a real SFTP server and a real
 HTTP server on localhost, with the real intake and the real PostgreSQL: what is taken, what is not,
-and each failure with its own message in the run review."""
+and each failure with its own message in the run run_review."""
 from __future__ import annotations
 
 import asyncio
@@ -16,7 +16,7 @@ import yaml
 from hub import deadlines
 from hub import fetch
 from hub import orchestration
-from hub import runs as review
+from hub import run_review
 from cop.sources import SourceConfigError, load_sources
 
 from .conftest import SAMPLE_PERIOD, publish, re_export
@@ -63,7 +63,7 @@ def run_province(province: str, periods=(SAMPLE_PERIOD,)) -> tuple[dict, str, Ex
     except fetch.FetchFailure as exc:
         failure = exc
     summary = orchestration.monthly_run_summary(DAG, run_id, [province])
-    markdown = (review.run_dir(DAG, run_id) / "summary.md").read_text()
+    markdown = (run_review.run_dir(DAG, run_id) / "summary.md").read_text()
     return {**summary.provinces[0].fetch, "files": summary.provinces[0].files,
             "state_of_task": summary.provinces[0].state}, markdown, failure
 

@@ -12,7 +12,7 @@ import yaml
 
 from hub import airflow_local
 from hub import inbox
-from hub import runs as review
+from hub import run_review
 from hub.localsftp import LocalSftpServer
 from cop.registry import load_registry
 
@@ -24,7 +24,7 @@ REPLACED_AT = dt.datetime(2025, 4, 9, 8, 0, tzinfo=dt.timezone.utc)
 
 
 def summary_of(run: dict) -> dict:
-    summary = review.read_run_summary("cop_monthly_returns", run["run_id"])
+    summary = run_review.read_run_summary("cop_monthly_returns", run["run_id"])
     return {p["province"]: p for p in summary.to_dict()["provinces"]}
 
 

@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 
 from hub import inbox
-from hub import runs as review
+from hub import run_review
 
 
 @pytest.mark.parametrize("name,period", [
@@ -53,7 +53,7 @@ def test_badly_named_files_are_refused_and_recorded_without_the_database(cop_hom
     refused = inbox.inbox_dir("AJ") / "refused"
     assert (refused / "kashmir return.csv").is_file() and (refused / "kashmir return.csv.reason.txt").is_file()
     assert inbox.pending_files("AJ") == []
-    again = review.province_summary("test_dag", "run-1", "AJ", "Azad Jammu & Kashmir")
+    again = run_review.province_summary("test_dag", "run-1", "AJ", "Azad Jammu & Kashmir")
     assert again.state == "done" and len(again.files) == 2
 
 

@@ -8,7 +8,7 @@ import psycopg
 import pytest
 
 from hub import inbox
-from hub import runs as review
+from hub import run_review
 from loaders import intake
 from loaders.sample import encode_return, sample_return
 
@@ -65,7 +65,7 @@ def test_a_file_that_cannot_be_decided_is_set_aside_and_the_next_is_processed(ho
     assert (refused / "IC_2025-06.csv").read_bytes() == good(1)
     assert "set aside" in (refused / "IC_2025-06.csv.reason.txt").read_text()
     assert inbox.pending_files("IC") == []
-    assert review.province_summary("test_dag", "run-undecidable", "IC", "Islamabad").state == "done"
+    assert run_review.province_summary("test_dag", "run-undecidable", "IC", "Islamabad").state == "done"
     assert [s["file_name"] for s in intake.list_submissions("IC", MONTH)] == ["IC_2025-06_fixed.csv"]
 
 
@@ -77,7 +77,7 @@ def test_a_database_outage_fails_the_task_and_the_file_waits(home, tmp_path, mon
         inbox.process_inbox("IC", "test_dag", "run-outage")
 
     assert [f.path.name for f in inbox.pending_files("IC")] == ["IC_2025-06_rev3.csv"]
-    assert review.province_summary("test_dag", "run-outage", "IC", "Islamabad").state == "failed"
+    assert run_review.province_summary("test_dag", "run-outage", "IC", "Islamabad").state == "failed"
 
 
 def test_a_disk_failure_fails_the_task_and_a_retry_finishes_the_file(home, tmp_path):

@@ -9,7 +9,7 @@ import pytest
 
 from hub import airflow_local
 from hub import inbox
-from hub import runs as review
+from hub import run_review
 from hub.generate import generate_returns, read_manifest
 from cop.registry import load_registry
 
@@ -31,7 +31,7 @@ def cycle(database_url, cop_home, tmp_path_factory):
     monthly = airflow_local.dag_test("cop_monthly_returns")
     warehouse = airflow_local.dag_test("cop_warehouse_build")
     # This run's own summary: other modules of the session run the same DAG in the same COP_HOME.
-    summary = json.loads((review.run_dir("cop_monthly_returns", monthly["run_id"]) / "summary.json").read_text())
+    summary = json.loads((run_review.run_dir("cop_monthly_returns", monthly["run_id"]) / "summary.json").read_text())
     return {"monthly": monthly, "warehouse": warehouse, "summary": summary, "home": cop_home}
 
 
@@ -64,7 +64,7 @@ def test_summary_lists_every_province_and_the_rejected_file_with_its_problems(cy
     assert {f["province"] for f in accepted} >= {"PB", "SD", "KP", "IC", "AJ"}
     for province in load_registry().province_codes:
         assert inbox.pending_files(province) == [], f"{province}: every file was decided and moved"
-    markdown = (review.run_dir("cop_monthly_returns", cycle["monthly"]["run_id"]) / "summary.md").read_text()
+    markdown = (run_review.run_dir("cop_monthly_returns", cycle["monthly"]["run_id"]) / "summary.md").read_text()
     for province in load_registry().provinces:
         assert f"## {province.province_code} - {province.province_name}" in markdown
 

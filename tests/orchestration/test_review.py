@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import re
 
-from hub import runs as review
-from hub.runs import FileOutcome, ProblemLine, ProvinceSummary, RunSummary
+from hub import run_review
+from hub.run_review import FileOutcome, ProblemLine, ProvinceSummary, RunSummary
 
 RUN = "manual__2025-05-12T00:00:00+00:00"
 
@@ -79,7 +79,7 @@ def test_plain_words_with_plurals_pakistan_time_and_timeliness():
 
 
 def test_html_overview_first_blocking_errors_apart_from_warnings():
-    html = review.render_html(_summary(), link=lambda rel: "../../files/" + rel)
+    html = run_review.render_html(_summary(), link=lambda rel: "../../files/" + rel)
     overview = html[html.index('class="overview"'):html.index("</table>")]
     assert [row for row in re.findall(r'href="#(\w\w)"', overview)] == ["KP", "GB", "BA", "SD", "PB", "AJ", "IC"]
     kp = html[html.index('id="KP"'):html.index('id="GB"')]
@@ -92,26 +92,26 @@ def test_html_overview_first_blocking_errors_apart_from_warnings():
 
 def test_attempts_are_kept_across_retries_and_reruns(cop_home):
     run = "manual__attempts"
-    review.record_province_state("cop_monthly_returns", run, "BA", "running", 3, try_number=1)
-    review.record_province_state("cop_monthly_returns", run, "BA", "failed", 3, "OperationalError: down",
+    run_review.record_province_state("cop_monthly_returns", run, "BA", "running", 3, try_number=1)
+    run_review.record_province_state("cop_monthly_returns", run, "BA", "failed", 3, "OperationalError: down",
                                  will_retry=True)
-    failed = review.province_summary("cop_monthly_returns", run, "BA", "Balochistan")
+    failed = run_review.province_summary("cop_monthly_returns", run, "BA", "Balochistan")
     assert failed.status == "failed" and failed.will_retry
-    review.record_province_state("cop_monthly_returns", run, "BA", "running", 3, try_number=2)
-    review.record_province_state("cop_monthly_returns", run, "BA", "done", 3)
-    done = review.province_summary("cop_monthly_returns", run, "BA", "Balochistan")
+    run_review.record_province_state("cop_monthly_returns", run, "BA", "running", 3, try_number=2)
+    run_review.record_province_state("cop_monthly_returns", run, "BA", "done", 3)
+    done = run_review.province_summary("cop_monthly_returns", run, "BA", "Balochistan")
     assert [(a["try"], a["state"], a["error"]) for a in done.attempts] == [
         (1, "failed", "OperationalError: down"), (2, "done", None)]
-    live = review.live_run_summary("cop_monthly_returns", run)
+    live = run_review.live_run_summary("cop_monthly_returns", run)
     assert [p.province for p in live.provinces] == ["BA"], "live before the run's summary is written"
     assert "attempt 1: failed" in live.markdown()
 
 
 def test_written_summary_round_trips(cop_home):
     summary = _summary()
-    path = review.write_run_summary(summary)
+    path = run_review.write_run_summary(summary)
     assert path.read_text().startswith("# cop_monthly_returns")
-    again = review.read_run_summary(summary.dag_id, summary.run_id)
+    again = run_review.read_run_summary(summary.dag_id, summary.run_id)
     assert again.markdown() == summary.markdown()
     assert (path.parent / "summary.html").read_text().count("<h2 ") == 7
 
@@ -126,22 +126,22 @@ def test_the_build_review_says_what_was_built_tested_and_skipped_and_why(cop_hom
         {"type": "test", "status": "fail", "name": "assert_wide_fact_equals_long_fact", "message": "Got 3 results"},
         {"type": "model", "status": "skipped", "name": "rpt_unit_scores", "message": ""},
     ])
-    step = review.build_step(result)
+    step = run_review.build_step(result)
     assert step.state == "failed"
     assert step.summary == ("FAILED in 42 s: built 1 model, 1 snapshot; 1 test passed, 0 warned, 1 failed; "
                             "1 node skipped")
     assert "failed: assert_wide_fact_equals_long_fact: Got 3 results" in step.details
     assert "skipped: rpt_unit_scores (a node it depends on failed)" in step.details
-    review.record_step("cop_warehouse_build", "manual__b", step)
-    review.record_step("cop_warehouse_build", "manual__b", review.StepOutcome(
+    run_review.record_step("cop_warehouse_build", "manual__b", step)
+    run_review.record_step("cop_warehouse_build", "manual__b", run_review.StepOutcome(
         "rankings", "skipped", "not refreshed: no complete calendar year in the warehouse yet"))
-    steps = review.recorded_steps("cop_warehouse_build", "manual__b")
-    html = review.render_steps_html("cop_warehouse_build", "manual__b", steps)
+    steps = run_review.recorded_steps("cop_warehouse_build", "manual__b")
+    html = run_review.render_steps_html("cop_warehouse_build", "manual__b", steps)
     assert [s.step for s in steps] == ["dbt build", "rankings"]
     assert "no complete calendar year" in html and "rpt_unit_scores" in html
 
 
 def test_a_rejection_fixed_later_in_the_run_says_so():
-    html = review.render_html(_summary(), link=lambda rel: rel)
+    html = run_review.render_html(_summary(), link=lambda rel: rel)
     aj = html[html.index('id="AJ"'):html.index('id="IC"')]
     assert "fixed by a later file of this run" in aj and "nothing is loaded" not in aj

@@ -350,17 +350,17 @@ def test_a_submission_links_to_the_airflow_run_that_took_it(signed_in, monkeypat
     """Files taken from a drop folder by the monthly DAG link to their run in the Airflow UI."""
     import datetime as dt
 
-    from hub import runs as review
+    from hub import run_review
 
     receipt = submit_at("AJ", MONTH, good_file_for("AJ", MONTH), dt.datetime(2026, 11, 3, tzinfo=dt.timezone.utc),
                         channel="inbox")
     monkeypatch.setenv("COP_HOME", str(tmp_path))  # a home whose runs/ holds only this run
     monkeypatch.setenv("COP_AIRFLOW_URL", "http://airflow.example:8080/")
     dag_id, run_id = "cop_monthly_returns", "scheduled__2026-11-03T13:00:00+00:00"
-    review.record_file(dag_id, run_id, review.FileOutcome(
+    run_review.record_file(dag_id, run_id, run_review.FileOutcome(
         file_name="AJ_2026-10.xlsx", province="AJ", period="2026-10", verdict="accepted",
         received_at="2026-11-03T00:00:00+00:00", submission_id=receipt.submission_id))
-    review.write_run_summary(review.RunSummary(dag_id, run_id, []))
+    run_review.write_run_summary(run_review.RunSummary(dag_id, run_id, []))
     client = signed_in("reviewer")
     link = "http://airflow.example:8080/dags/cop_monthly_returns/runs/scheduled__2026-11-03T13%3A00%3A00%2B00%3A00"
     assert link in client.get("/federal/submissions?province=AJ").text
@@ -368,7 +368,7 @@ def test_a_submission_links_to_the_airflow_run_that_took_it(signed_in, monkeypat
     assert link in client.get("/provinces/AJ/months/2026-10").text
     # The same id in another database's journal (another province and month) links nothing.
     monkeypatch.setenv("COP_HOME", str(tmp_path / "other"))
-    review.record_file("cop_monthly_returns", "manual__other", review.FileOutcome(
+    run_review.record_file("cop_monthly_returns", "manual__other", run_review.FileOutcome(
         file_name="GB_2025-01.csv", province="GB", period="2025-01", verdict="accepted",
         received_at="2025-02-03T00:00:00+00:00", submission_id=receipt.submission_id))
     assert link not in client.get(f"/submissions/{receipt.submission_id}").text
