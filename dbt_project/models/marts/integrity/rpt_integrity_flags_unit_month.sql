@@ -137,12 +137,12 @@ constant_figures as (
 
 flags as (
     select province_code, unit_code, month, 'fir_collapse' as flag,
-           'FIRs ' || firs || ' where about ' || round(firs_expected::numeric, 1) || ' were expected (its usual '
+           'FIRs ' || round(firs)::bigint || ' where about ' || round(firs_expected::numeric, 1) || ' were expected (its usual '
            || round(100 * firs_share_median::numeric, 2) || '% of the province''s FIRs); '
            || round(deficit_sd::numeric, 1) || ' standard deviations below'
            || case when low_before or low_after then ', and low the month ' || case when low_before then 'before'
                    else 'after' end else '' end
-           || '; complaints ' || complaints || ' against about ' || round(complaints_expected::numeric, 1)
+           || '; complaints ' || round(complaints)::bigint || ' against about ' || round(complaints_expected::numeric, 1)
            || ' expected' as evidence
     from fir_runs
     where low and (deficit_sd >= {{ var('integrity_collapse_sd') }} or coalesce(low_before, false)
