@@ -125,7 +125,8 @@ def markdown(figures: dict) -> str:
              f"| W301 unusual value | single values (material {value['material']}) | "
              f"{_pct(value['recall_material'])} | | |"]
     lines += [f"| W301 unusual value | {kind}: all {value['planted_by_kind'].get(kind, 0)} / material "
-              f"{value['material_by_kind'].get(kind, 0)} | {_pct(share)} / {_pct(value['recall_material_by_kind'][kind])} | | |"
+              f"{value['material_by_kind'].get(kind, 0)} | {_pct(share)} / "
+              f"{_pct(value['recall_material_by_kind'][kind])} | | |"
               for kind, share in value["recall_by_kind"].items()]
     lines += [f"| {r['rule']} | {kind} | {_pct(r['recall'])} | {_pct(r['precision'])} | {r['warnings']} |"
               for kind, r in figures["row_rules"].items()]

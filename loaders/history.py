@@ -276,9 +276,9 @@ class OutlierBand:
 
     def _swaps(self, tail: np.ndarray) -> list[tuple[int, int]]:
         """Neighbouring figures typed in each other's columns (row i, columns j and j + 1): one above its level
-        and the other below its own, both beyond anything the unit reported before, jointly improbable (the product of their tails under
-        outlier_swap_tail_probability: two moderately odd cells together are as telling as one very odd one),
-        and both ordinary once put back."""
+        and the other below its own, both beyond anything the unit reported before, jointly improbable (the
+        product of their tails under outlier_swap_tail_probability: two moderately odd cells together are as
+        telling as one very odd one), and both ordinary once put back."""
         left, right = self.values[:, :-1], self.values[:, 1:]
         n_left, p_left, level_left = self.n[:, :-1], self.p[:, :-1], self.level[:, :-1]
         n_right, p_right, level_right = self.n[:, 1:], self.p[:, 1:], self.level[:, 1:]
@@ -298,9 +298,10 @@ class OutlierBand:
 
     def _slip(self, i: int, j: int) -> str | None:
         """A typing slip that explains a merely improbable value (beyond anything the unit reported before):
-        an extra zero, without which the value is plausible for the unit. It is the commonest entry error, so a value it explains is flagged at the
-        looser outlier_slip_tail_probability. (Swapped digits were tried too: a two-digit count near its
-        band has a plausible swap too often to be worth the false alarms.)"""
+        an extra zero, without which the value is plausible for the unit. It is the commonest entry error, so
+        a value it explains is flagged at the looser outlier_slip_tail_probability (and a far value it explains
+        gets the note too). Swapped digits were tried as well: a count near its band has a plausible
+        transposition too often to be worth the false alarms (bench/anomalies.md, README)."""
         value = self.values[i, j]
         if value != int(value) or value < 10:
             return None

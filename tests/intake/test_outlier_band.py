@@ -13,8 +13,9 @@ LEVELS = dict(zip(FIELDS, (40.0, 6.0, 20.0)))
 
 
 def warnings_for(rows: list[dict]) -> list:
-    history = History(statistics={(row["unit_code"], name): (12, LEVELS[name], 0.0, 0.7 * LEVELS[name], 1.3 * LEVELS[name])
-                                  for row in rows for name in FIELDS})
+    # 12 months around the level, from 70% to 130% of it
+    history = History(statistics={(row["unit_code"], name): (12, level, 0.0, 0.7 * level, 1.3 * level)
+                                  for row in rows for name, level in LEVELS.items()})
     frame = pd.DataFrame(rows, index=range(2, 2 + len(rows)))[["unit_code", *FIELDS]]
     band = OutlierBand(frame, history, load_form().history_rules, peers={})
     return band.problems(lambda row, name: {"row": row, "column": name, "value": str(frame.at[row, name]),
@@ -22,8 +23,9 @@ def warnings_for(rows: list[dict]) -> list:
 
 
 def test_ordinary_months_raise_nothing():
-    rows = [{"unit_code": f"U{i}", "open_courts_held": 40 + i % 7 - 3, "neighbourhood_watch_groups_active": 6 + i % 3 - 1,
-             "liaison_committee_meetings": 20 + i % 5 - 2} for i in range(40)]
+    rows = [{"unit_code": f"U{i}", "open_courts_held": 40 + i % 7 - 3,
+             "neighbourhood_watch_groups_active": 6 + i % 3 - 1, "liaison_committee_meetings": 20 + i % 5 - 2}
+            for i in range(40)]
     assert warnings_for(rows) == []
 
 
