@@ -94,6 +94,7 @@ class HistoryRules:
     outlier_min_history: int
     outlier_tail_probability: float
     outlier_slip_tail_probability: float
+    outlier_swap_tail_probability: float
     outlier_overdispersion: float
     outlier_peer_overdispersion: float
     outlier_level_floor: float

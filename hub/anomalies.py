@@ -28,6 +28,12 @@ SINGLE_VALUE_MIX = {"typing_x10": 0.5, "transposed_digits": 0.25, "wrong_column"
 COPIED_ROW_RATE, ALL_ZEROS_RATE, ROUNDED_RATE, COLLAPSE_START_RATE = 0.08, 0.05, 0.1, 0.08
 COLLAPSE_MONTHS, COLLAPSE_FACTOR, COLLAPSE_MIN_FIRS = (3, 7), 0.25, 12
 CRIME_GROUP = "crime"
+# A planted single value is material when it moves a figure by at least MATERIAL_MIN_CHANGE and at least
+# doubles or halves it: a mistake that would change what a reader concludes. Smaller ones (34 typed as 43,
+# neighbouring cells of 5 and 7 swapped, 100 as 101) sit inside a unit's ordinary month-to-month variation:
+# no rule can tell them from a real month, and nobody would want them flagged. The benchmark reports
+# recall over all plants and over the material ones.
+MATERIAL_MIN_CHANGE, MATERIAL_FACTOR = 5, 2
 
 
 @dataclass(frozen=True)
@@ -39,6 +45,16 @@ class Anomaly:
     fields: str            # the cells changed, ';'-separated; empty for a whole row
     original: str
     planted: str
+
+
+def is_material(anomaly: Anomaly) -> bool:
+    """Whether a planted single value changed any of its cells materially (see MATERIAL_FACTOR)."""
+    for original, planted in zip(anomaly.original.split(";"), anomaly.planted.split(";")):
+        before, after = float(original), float(planted)
+        if abs(after - before) >= MATERIAL_MIN_CHANGE and (after >= MATERIAL_FACTOR * before
+                                                          or after <= before / MATERIAL_FACTOR):
+            return True
+    return False
 
 
 class Planter:

@@ -47,7 +47,8 @@ STATISTICS_QUERY = """
 with sums as (
     select v.unit_code, v.indicator_code, count(*) as months, avg(v.value::float8) as mean,
            var_samp(v.value::float8) as variance, sum(v.value::float8) as s1,
-           sum(v.value::float8 * v.value::float8) as s2, max(v.value::float8) as top
+           sum(v.value::float8 * v.value::float8) as s2, max(v.value::float8) as top,
+           min(v.value::float8) as bottom
     from raw.return_values v
     where v.submission_id = any(%(submission_ids)s) and v.value is not null
     group by v.unit_code, v.indicator_code
@@ -66,7 +67,7 @@ dispersion as (
     from series where mean >= 1 and variance is not null
     group by indicator_code
 )
-select s.unit_code, s.indicator_code, s.months, s.mean, s.own_phi, coalesce(d.phi, 0)
+select s.unit_code, s.indicator_code, s.months, s.mean, s.own_phi, s.bottom, s.top, coalesce(d.phi, 0)
 from series s left join dispersion d using (indicator_code)
 """
 
@@ -84,8 +85,9 @@ where s.submission_id = (
 class History:
     """What the warehouse knows of a province's units before `month`."""
     previous_month: dt.date | None = None
-    # (unit, indicator) -> (months of history, level, overdispersion of its series without its largest month)
-    statistics: dict[tuple[str, str], tuple[int, float, float]] = dataclass_field(default_factory=dict)
+    # (unit, indicator) -> (months of history, level, overdispersion of its series without its largest month,
+    # its smallest and largest value over those months)
+    statistics: dict[tuple[str, str], tuple[int, float, float, float, float]] = dataclass_field(default_factory=dict)
     # indicator -> its series' typical overdispersion (phi of variance = mean + phi * mean^2)
     dispersion: dict[str, float] = dataclass_field(default_factory=dict)
     # unit -> indicator -> value (None = reported as unknown) in the previous month's accepted return
@@ -103,8 +105,8 @@ def load_history(conn: psycopg.Connection, province: str, month: dt.date, rules:
                   "min_history": rules.outlier_min_history, "previous": add_months(month, -1)}
     history = History(previous_month=parameters["previous"])
     parameters["submission_ids"] = [row[0] for row in conn.execute(LATEST_ACCEPTED_MONTHS, parameters)]
-    for unit, indicator, months, level, own_phi, phi in conn.execute(STATISTICS_QUERY, parameters):
-        history.statistics[(unit, indicator)] = (months, level, own_phi)
+    for unit, indicator, months, level, own_phi, bottom, top, phi in conn.execute(STATISTICS_QUERY, parameters):
+        history.statistics[(unit, indicator)] = (months, level, own_phi, bottom, top)
         history.dispersion[indicator] = phi
     for unit, indicator, value in conn.execute(LAST_MONTH_QUERY, parameters):
         history.last_month.setdefault(unit, {})[indicator] = value
@@ -169,16 +171,20 @@ def history_warnings(frame: pd.DataFrame, value_fields: list[str], history: Hist
 
 
 class OutlierBand:
-    """W301 (rule version 2): each value against a negative-binomial band around the unit's level (see
-    spec/form.yaml, history_rules). Vectorised: a Punjab file has ~24,000 values."""
+    """W301 (rule version 3): each value against a negative-binomial band around the unit's level, a typing
+    slip (an extra 0) that explains a merely improbable value, and two neighbouring figures typed in each
+    other's columns (see spec/form.yaml, history_rules). Vectorised: a Punjab file has ~24,000 values."""
 
     def __init__(self, frame: pd.DataFrame, history: History, rules: HistoryRules, peers: dict[str, Peer]):
         self.rows, self.fields, self.rules = list(frame.index), list(frame.columns[1:]), rules
         self.units = frame["unit_code"].tolist()
         self.values = frame[self.fields].to_numpy(dtype=float)
-        own_months, own_level, own_phi = self._own_history(history)
+        own_months, own_level, own_phi, bottom, top = self._own_history(history)
         self.own_months = own_months
         has_own = own_months >= rules.outlier_min_history
+        with np.errstate(invalid="ignore"):
+            # Beyond anything the unit reported over its history (or no history of its own to compare with).
+            self.beyond_own_range = ~(has_own & (self.values >= bottom) & (self.values <= top))
         peer_level, peer_dispersion = self._peer_level(peers)
         level = np.where(has_own, own_level, peer_level)
         self.level = np.maximum(level, rules.outlier_level_floor)
@@ -192,14 +198,17 @@ class OutlierBand:
         self.n = self.level ** 2 / (variance - self.level)
         self.p = self.level / variance
 
-    def _own_history(self, history: History) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        months, level, phi = np.zeros(self.values.shape), np.full(self.values.shape, np.nan), np.zeros(self.values.shape)
+    def _own_history(self, history: History) -> tuple[np.ndarray, ...]:
+        """Per cell: months of history, level, own overdispersion, smallest and largest past value."""
+        shape = self.values.shape
+        months, level, phi, bottom, top = (np.zeros(shape), np.full(shape, np.nan), np.zeros(shape),
+                                           np.full(shape, np.nan), np.full(shape, np.nan))
         for i, unit in enumerate(self.units):
             for j, name in enumerate(self.fields):
                 stats = history.statistics.get((unit, name))
                 if stats is not None:
-                    months[i, j], level[i, j], phi[i, j] = stats
-        return months, level, phi
+                    months[i, j], level[i, j], phi[i, j], bottom[i, j], top[i, j] = stats
+        return months, level, phi, bottom, top
 
     def _peer_level(self, peers: dict[str, Peer]) -> np.ndarray:
         """Per indicator, among the file's units of the same kind (urban or rural) in the same district, or in
@@ -254,19 +263,45 @@ class OutlierBand:
         with np.errstate(invalid="ignore"):
             far = np.abs(self.values - self.level) >= self.rules.outlier_min_abs_change
             unusual = far & (tail < self.rules.outlier_tail_probability)
-            suspect = far & ~unusual & (tail < self.rules.outlier_slip_tail_probability)
-        found = [(i, j, None) for i, j in zip(*np.nonzero(unusual))]
+            suspect = far & ~unusual & self.beyond_own_range & (tail < self.rules.outlier_slip_tail_probability)
+        found: dict[tuple[int, int], str | None] = {(i, j): self._slip(i, j) for i, j in zip(*np.nonzero(unusual))}
         for i, j in zip(*np.nonzero(suspect)):
             meant = self._slip(i, j)
             if meant is not None:
-                found.append((i, j, meant))
-        return [self._problem(i, j, float(tail[i, j]), meant, describe_cell) for i, j, meant in sorted(found)]
+                found[(i, j)] = meant
+        for i, j in self._swaps(tail):
+            found[(i, j)] = self._swap_note(i, j, j + 1, describe_cell)
+            found[(i, j + 1)] = self._swap_note(i, j + 1, j, describe_cell)
+        return [self._problem(i, j, float(tail[i, j]), meant, describe_cell) for (i, j), meant in sorted(found.items())]
+
+    def _swaps(self, tail: np.ndarray) -> list[tuple[int, int]]:
+        """Neighbouring figures typed in each other's columns (row i, columns j and j + 1): one above its level
+        and the other below its own, both beyond anything the unit reported before, jointly improbable (the
+        product of their tails under outlier_swap_tail_probability: two moderately odd cells together are as
+        telling as one very odd one), and both ordinary once put back."""
+        left, right = self.values[:, :-1], self.values[:, 1:]
+        n_left, p_left, level_left = self.n[:, :-1], self.p[:, :-1], self.level[:, :-1]
+        n_right, p_right, level_right = self.n[:, 1:], self.p[:, 1:], self.level[:, 1:]
+        with np.errstate(invalid="ignore"):
+            opposite = (left - level_left) * (right - level_right) < 0
+            swapped = (opposite & self.beyond_own_range[:, :-1] & self.beyond_own_range[:, 1:]
+                       & (np.abs(left - right) >= self.rules.outlier_min_abs_change)
+                       & (tail[:, :-1] * tail[:, 1:] < self.rules.outlier_swap_tail_probability)
+                       & (self._tail(right, n_left, p_left, level_left) >= PLAUSIBLE)
+                       & (self._tail(left, n_right, p_right, level_right) >= PLAUSIBLE))
+        return list(zip(*np.nonzero(swapped)))
+
+    def _swap_note(self, i: int, j: int, other: int, describe_cell: Callable[[int, str], dict]) -> str:
+        column = describe_cell(self.rows[i], self.fields[other])["column"]
+        return (f"its neighbour '{column}' is {self.values[i, other]:,.0f} where about {self.level[i, other]:,.0f} "
+                f"is usual: were the two figures typed in each other's columns?")
 
     def _slip(self, i: int, j: int) -> str | None:
-        """A typing slip that explains a merely improbable value: an extra zero, without which the value is
-        plausible for the unit. It is the commonest entry error, so a value it explains is flagged at the
-        looser outlier_slip_tail_probability. (Swapped digits were tried too: a two-digit count near its
-        band has a plausible swap too often to be worth the false alarms.)"""
+        """A typing slip that explains a merely improbable value (beyond anything the unit reported before):
+        an extra zero, without which the value is plausible for the unit. It is the commonest entry error, so
+        a value it explains is flagged at the looser outlier_slip_tail_probability (and a far value it explains
+        gets the note too). Swapped digits were tried as well: a count near its band has a plausible
+        transposition too often to be worth the false alarms (bench/anomalies.md, README)."""
         value = self.values[i, j]
         if value != int(value) or value < 10:
             return None

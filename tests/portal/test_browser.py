@@ -16,7 +16,8 @@ import uvicorn
 
 from cop.paths import state_dir
 from cop.spec import load_amendment, load_form
-from loaders.sample import sample_return
+from portal.accounts import add_user
+from loaders.sample import encode_return, sample_return
 from portal_helpers import MONTH, NOW, PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -167,6 +168,55 @@ def test_province_uploads_fixes_and_federal_sees_it_on_time(browser, portal_url,
         page.goto(f"{portal_url}/federal/problems")
         assert page.get_by_text("Negative number").count() >= 1
         shot("federal-problems")
+    finally:
+        shot.publish()
+        context.close()
+
+
+def _punjab_file_with_warnings() -> tuple[bytes, dict[str, int]]:
+    """A full Punjab return (~700 units) that is accepted with many warnings of three kinds."""
+    rows = sample_return("PB", MONTH)
+    assert len(rows) >= 690
+    for row in rows[:40]:                                    # W201: more disputes resolved than referred
+        row["disputes_referred"], row["disputes_resolved"] = 4, 7
+    for row in rows[40:70]:                                  # W303: a row of zeros
+        row.update({name: 0 for name, value in row.items() if isinstance(value, (int, float))})
+    kept = rows[:-12]                                        # W304: 12 units with no row
+    return encode_return(kept, "PB"), {"W201": 40, "W303": 30, "W304": 12}
+
+
+def test_a_700_unit_receipt_shows_its_warnings_grouped_on_one_screen(browser, portal_url, tmp_path):
+    add_user("pb_clerk", PASSWORD, "province", "PB", "Punjab data desk")
+    content, expected = _punjab_file_with_warnings()
+    context = browser.new_context(viewport={"width": 1280, "height": 1024})   # an office desktop screen
+    page = context.new_page()
+    page.set_default_timeout(120_000)   # checking 700 rows on a busy machine can take a while
+    shot = Shots(page, tmp_path)
+    try:
+        page.goto(f"{portal_url}/")
+        page.get_by_label("Username").fill("pb_clerk")
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url(f"{portal_url}/provinces/PB")
+        page.get_by_label("Your file").set_input_files(files=[{
+            "name": "pb-october-2026.xlsx", "buffer": content,
+            "mimeType": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}])
+        page.get_by_role("button", name="Submit the return").click()
+        page.wait_for_url("**/submissions/*")
+        assert "Accepted" in page.get_by_role("heading", level=1).inner_text()
+        shot("punjab-receipt-first-screen")
+
+        overview = page.locator("ul.rule-overview").first
+        items = [overview.locator("li").nth(i).inner_text() for i in range(overview.locator("li").count())]
+        for rule, count in expected.items():
+            assert any(item.startswith(f"{count} ×") for item in items), (rule, items)
+        box = overview.bounding_box()
+        assert box is not None and box["y"] + box["height"] <= 1024, box   # every rule on the first screen
+        assert any(item.startswith("12 ×") and "PB-" in item for item in items)  # missing units on one line
+        for group in (page.locator(f"#rule-{rule}") for rule in ("W201", "W303")):
+            assert group.locator("table").first.locator("tbody tr").count() <= 5   # the worst few, then ...
+            assert group.locator("details").count() == 1                           # ... the rest folded
+            assert not group.locator("details").get_attribute("open")
     finally:
         shot.publish()
         context.close()

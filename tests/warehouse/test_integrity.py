@@ -63,7 +63,8 @@ def test_each_planted_problem_is_flagged_with_its_evidence(flags):
     assert (ROUNDING, last, "rounded_figures") in raised
     assert not any(unit == STEADY for unit, *_ in raised)
     evidence = {(unit, flag): text for unit, _, flag, text in monthly}
-    assert "complaints" in evidence[(COLLAPSING, "fir_collapse")]
+    collapse = evidence[(COLLAPSING, "fir_collapse")]
+    assert "were expected" in collapse and "standard deviations below" in collapse and "complaints" in collapse, collapse
     assert "equals the return for 2024-08" in evidence[(COPYING, "copied_month")]
 
 

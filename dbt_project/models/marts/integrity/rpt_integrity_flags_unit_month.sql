@@ -1,9 +1,14 @@
 -- The monthly recording-integrity screen: what a national auditor looks for in police data, one row per
 -- unit x month x flag, each with its evidence in words. Signals (thresholds: dbt_project.yml, vars
 -- integrity_*):
---   fir_collapse        FIRs (the form's crime group) fall below a share of the unit's median of the 12
---                       months before, and more than 3 Poisson standard deviations below it, while its
---                       complaints stay at least near their own median
+--   fir_collapse        FIRs (the form's crime group) far below what the unit usually records, while its
+--                       complaints have not collapsed with them. "Usually" = its median share of the
+--                       province's FIRs over the 12 months before, times the province's FIRs this month (so
+--                       that the season and the province's trend are not taken for a collapse). Far below =
+--                       at most a share of that, and beyond Poisson chance: the deficit in standard
+--                       deviations (variance-stabilised, 2 * (sqrt(expected) - sqrt(FIRs + 3/8))) is large
+--                       in the month alone, or moderate in this month and the one before or after (a
+--                       collapse lasts; a chance dip rarely does twice running)
 --   copied_month        every figure equals the unit's previous month (and some are not zero)
 --   rounded_figures     every count of 10 or more is a multiple of 10 (at least a few of them)
 --   zero_run            every figure zero for several months running
@@ -33,14 +38,28 @@ unit_months as (
     group by province_code, unit_code, month
 ),
 
+province_months as (
+    select province_code, month, sum(firs) as province_firs, sum(complaints) as province_complaints
+    from unit_months
+    group by province_code, month
+),
+
+shares as (
+    select m.*, p.province_firs, p.province_complaints,
+           m.firs / nullif(p.province_firs, 0) as firs_share,
+           m.complaints / nullif(p.province_complaints, 0) as complaints_share
+    from unit_months as m
+    inner join province_months as p on p.province_code = m.province_code and p.month = m.month
+),
+
 past as (
     select
         m.unit_code, m.month,
         count(p.month) as past_months,
-        percentile_cont(0.5) within group (order by p.firs) as firs_median,
-        percentile_cont(0.5) within group (order by p.complaints) as complaints_median
-    from unit_months as m
-    left join unit_months as p
+        percentile_cont(0.5) within group (order by p.firs_share) as firs_share_median,
+        percentile_cont(0.5) within group (order by p.complaints_share) as complaints_share_median
+    from shares as m
+    left join shares as p
         on p.unit_code = m.unit_code and p.month >= m.month - interval '12 months' and p.month < m.month
     group by m.unit_code, m.month
 ),
@@ -50,9 +69,33 @@ with_past as (
         m.*,
         lag(m.month) over (partition by m.unit_code order by m.month) as previous_month,
         lag(m.signature) over (partition by m.unit_code order by m.month) as previous_signature,
-        p.past_months, p.firs_median, p.complaints_median
-    from unit_months as m
+        p.past_months, p.firs_share_median,
+        p.firs_share_median * m.province_firs as firs_expected,
+        p.complaints_share_median * m.province_complaints as complaints_expected
+    from shares as m
     inner join past as p on p.unit_code = m.unit_code and p.month = m.month
+),
+
+fir_deficits as (
+    select *,
+           past_months >= {{ var('integrity_min_history') }}
+           and firs_expected >= {{ var('integrity_collapse_min_firs') }}
+           and firs <= {{ var('integrity_collapse_share') }} * firs_expected
+           and complaints >= {{ var('integrity_complaints_steady_share') }} * complaints_expected as far_below,
+           2 * (sqrt(firs_expected) - sqrt(firs + 0.375)) as deficit_sd
+    from with_past
+    where firs_expected is not null
+),
+
+fir_runs as (
+    select *,
+           far_below and deficit_sd >= {{ var('integrity_collapse_run_sd') }} as low,
+           lag(far_below and deficit_sd >= {{ var('integrity_collapse_run_sd') }}) over unit_series
+               and lag(month) over unit_series = month - interval '1 month' as low_before,
+           lead(far_below and deficit_sd >= {{ var('integrity_collapse_run_sd') }}) over unit_series
+               and lead(month) over unit_series = month + interval '1 month' as low_after
+    from fir_deficits
+    window unit_series as (partition by unit_code order by month)
 ),
 
 zero_runs as (
@@ -94,16 +137,16 @@ constant_figures as (
 
 flags as (
     select province_code, unit_code, month, 'fir_collapse' as flag,
-           'FIRs ' || firs || ' against a median of ' || round(firs_median::numeric, 1) || ' over the '
-           || past_months || ' months before (' || round(100 * firs / firs_median::numeric) || '%); complaints '
-           || complaints || ' against a median of ' || round(complaints_median::numeric, 1) as evidence
-    from with_past
-    where past_months >= {{ var('integrity_min_history') }}
-      and firs_median >= {{ var('integrity_collapse_min_firs') }}
-      and firs <= {{ var('integrity_collapse_share') }} * firs_median
-      -- and beyond chance for a count of that size (Poisson: more than 3 standard deviations below)
-      and firs <= firs_median - 3 * sqrt(firs_median)
-      and complaints >= {{ var('integrity_complaints_steady_share') }} * complaints_median
+           'FIRs ' || round(firs)::bigint || ' where about ' || round(firs_expected::numeric, 1) || ' were expected (its usual '
+           || round(100 * firs_share_median::numeric, 2) || '% of the province''s FIRs); '
+           || round(deficit_sd::numeric, 1) || ' standard deviations below'
+           || case when low_before or low_after then ', and low the month ' || case when low_before then 'before'
+                   else 'after' end else '' end
+           || '; complaints ' || round(complaints)::bigint || ' against about ' || round(complaints_expected::numeric, 1)
+           || ' expected' as evidence
+    from fir_runs
+    where low and (deficit_sd >= {{ var('integrity_collapse_sd') }} or coalesce(low_before, false)
+                   or coalesce(low_after, false))
 
     union all
     select province_code, unit_code, month, 'copied_month',
