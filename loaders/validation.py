@@ -26,6 +26,7 @@ from expectations.runner import Outcome, run_expectations
 from expectations.suites import PERIOD_PARAMETER, PROVINCE_PARAMETER
 from loaders.history import History, Peer, history_warnings
 from loaders.mapping import ColumnMap, map_headers
+from loaders.narratives import narrative_problems
 from loaders.problems import Problem, problem
 from loaders.reading import Table
 
@@ -44,9 +45,13 @@ class CheckedReturn:
     outcomes: list[Outcome] = dataclass_field(default_factory=list)
     timings: dict[str, float] = dataclass_field(default_factory=dict)
 
+    narrative_fields: tuple[str, ...] = ()
+
     @property
     def value_fields(self) -> list[str]:
-        return [name for name in self.frame.columns if name not in IDENTITY_FIELDS]
+        """The numeric columns (national and local indicators) the file has."""
+        return [name for name in self.frame.columns
+                if name not in IDENTITY_FIELDS and name not in self.narrative_fields]
 
 
 def period_problems(month: dt.date, form: Form, today: dt.date) -> list[Problem]:
@@ -68,7 +73,7 @@ def check_return(table: Table, amendment: Amendment, form: Form, registry: Regis
     timings: dict[str, float] = {}
     started = time.perf_counter()
     columns, problems = map_headers(table, amendment, form)
-    typer = _CellTyper(table, columns, _fields_of(amendment, form))
+    typer = _CellTyper(table, columns, _fields_of(amendment, form), form.narrative_names)
     frame = typer.frame()
     problems += typer.problems
     timings["map"] = time.perf_counter() - started
@@ -79,9 +84,11 @@ def check_return(table: Table, amendment: Amendment, form: Form, registry: Regis
     timings["gx"] = time.perf_counter() - started
 
     started = time.perf_counter()
-    checked = CheckedReturn(table, columns, frame, problems, outcomes, timings)
+    checked = CheckedReturn(table, columns, frame, problems, outcomes, timings,
+                            tuple(n for n in form.narrative_names if n in frame))
     rules = _Rules(checked, amendment, form, registry, month, typer.unparsable)
     problems += rules.from_outcomes()
+    problems += narrative_problems(frame, form.narratives, rules.describe_cell)
     problems += rules.registry_problems()
     problems += rules.paired_problems()
     problems += rules.missing_units()
@@ -120,8 +127,8 @@ def parse_number(text: str) -> float | None:
 class _CellTyper:
     """Text cells -> the typed frame GX checks; cells that are not numbers become problems (and NaN)."""
 
-    def __init__(self, table: Table, columns: ColumnMap, fields: dict[str, Field]):
-        self.table, self.columns, self.fields = table, columns, fields
+    def __init__(self, table: Table, columns: ColumnMap, fields: dict[str, Field], narratives: tuple[str, ...]):
+        self.table, self.columns, self.fields, self.narratives = table, columns, fields, narratives
         self.problems: list[Problem] = []
         self.unparsable: set[tuple[int, str]] = set()
 
@@ -131,6 +138,8 @@ class _CellTyper:
             cells = [row[column.index] for row in self.table.rows]
             if name in IDENTITY_FIELDS:
                 data[name] = pd.Series([_identity_text(name, cell) for cell in cells], dtype="object")
+            elif name in self.narratives:
+                data[name] = pd.Series(cells, dtype="object")  # the text as written, never parsed
             else:
                 data[name] = np.array([self._number(cell, row, name) for cell, row in
                                        zip(cells, self.table.row_numbers)], dtype="float64")
