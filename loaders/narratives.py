@@ -8,6 +8,7 @@ number or a phone number (a warning: the province checks, the file is accepted).
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Callable, Iterable
 
 import pandas as pd
@@ -16,8 +17,8 @@ from cop.spec import Narrative
 from loaders.problems import Problem, problem
 
 UNREADABLE = "\ufffd"
-# CNIC: 5 digits, 7 digits, 1 digit, with or without the dashes. Digits in any script (Urdu text often
-# carries Eastern Arabic-Indic digits), hence \d on str patterns, which matches every Unicode digit.
+# Matched on the text with its digits in ASCII: Urdu text often carries Eastern Arabic-Indic digits.
+# CNIC: 5 digits, 7 digits, 1 digit, with or without the dashes.
 CNIC = re.compile(r"(?<!\d)\d{5}-?\d{7}-?\d(?!\d)")
 # A Pakistani mobile (03XX-XXXXXXX, +92 3XX XXXXXXX) or landline with area code (0XX-XXXXXXX).
 PHONE = re.compile(r"(?<!\d)(?:\+92[\s-]?|0092[\s-]?|0)\d{2,3}[\s-]?\d{7}(?!\d)")
@@ -25,6 +26,7 @@ PHONE = re.compile(r"(?<!\d)(?:\+92[\s-]?|0092[\s-]?|0)\d{2,3}[\s-]?\d{7}(?!\d)"
 
 def personal_data_kind(text: str) -> str | None:
     """'a CNIC number' or 'a phone number' when the text looks like it holds one, else None."""
+    text = "".join(str(unicodedata.digit(c)) if c.isdigit() else c for c in text)
     if CNIC.search(text):
         return "a CNIC number"
     if PHONE.search(text):
