@@ -141,6 +141,8 @@ class Planter:
                     row[field.name] = 0 if field.required else None
                 for name in self.local_fields:
                     row[name] = 0
+                for name in self.form.narrative_names:
+                    row.pop(name, None)
                 touched.add(row["unit_code"])
                 planted.append(Anomaly(self.province, period, row["unit_code"], "all_zeros", "", "", ""))
         if self.rng.random() < ROUNDED_RATE:
