@@ -12,6 +12,7 @@ import math
 
 import psycopg
 
+from loaders.narratives import personal_data_kind
 from loaders.validation import CheckedReturn
 
 
@@ -38,10 +39,10 @@ def _load_narratives(cursor: psycopg.Cursor, submission_id: int, checked: Checke
         return
     texts = checked.frame[["unit_code", *checked.narrative_fields]].melt(
         id_vars="unit_code", var_name="narrative_code", value_name="text").dropna(subset=["text"])
-    with cursor.copy("copy raw.return_narratives (submission_id, unit_code, narrative_code, text) "
+    with cursor.copy("copy raw.return_narratives (submission_id, unit_code, narrative_code, text, personal_data) "
                      "from stdin") as copy:
         for unit, code, text in texts.itertuples(index=False, name=None):
-            copy.write_row((submission_id, unit, code, text))
+            copy.write_row((submission_id, unit, code, text, personal_data_kind(text)))
 
 
 def _values_text(submission_id: int, units: list[str], indicators: list[str], values) -> str:

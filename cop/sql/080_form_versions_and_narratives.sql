@@ -13,12 +13,14 @@ alter table raw.ref_indicators add column if not exists last_version integer;
 delete from raw.ref_fingerprint;  -- re-sync spec/ so the new columns hold each indicator's versions
 
 -- The narratives of a return (achievement, challenge, success story), exactly as the province wrote them:
--- one row per unit and narrative given (an empty cell has no row). Free text, never parsed.
+-- one row per unit and narrative given (an empty cell has no row). Free text, never parsed. personal_data
+-- says what the intake's warning W310 saw in it ('a CNIC number', 'a phone number'; loaders/narratives.py).
 create table if not exists raw.return_narratives (
     submission_id  bigint not null references raw.submissions (submission_id),
     unit_code      text not null,
     narrative_code text not null,
     text           text not null,
+    personal_data  text,
     primary key (submission_id, unit_code, narrative_code)
 );
 
