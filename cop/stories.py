@@ -100,3 +100,20 @@ def _current_story(conn: psycopg.Connection, unit_code: str, period: dt.date, na
     rows = conn.execute(CURRENT_STORIES, dict(first=period, last=period, province=province, kind=narrative_code,
                                               limit=100_000)).fetchall()
     return next((Story(*row) for row in rows if row[2] == unit_code), None)
+
+
+def curate_sample(year: int, reviewer: str, per_province: int = 4) -> int:
+    """The demo's federal desk at work: mark the first stories of `year` of each province publishable (success
+    stories first; never one that looks like personal data), and one of each province not for publication.
+    Returns how many were marked publishable."""
+    marked = 0
+    found = list_stories(dt.date(year, 1, 1), dt.date(year, 12, 1), limit=100_000)
+    order = {"success_story": 0, "achievement": 1, "challenge": 2}
+    for province in sorted({s.province_code for s in found}):
+        candidates = sorted((s for s in found if s.province_code == province and not s.personal_data),
+                            key=lambda s: (order.get(s.narrative_code, 9), s.period, s.unit_code))
+        for index, story in enumerate(candidates[:per_province + 1]):
+            publishable = index < per_province
+            decide(story.unit_code, story.period, story.narrative_code, story.text_sha256, publishable, reviewer)
+            marked += publishable
+    return marked

@@ -36,7 +36,15 @@ def stories_month(portal_database):
             row[amendment.header_for(kind)] = text
     receipt = submit_at("IC", MONTH, encode_return(rows, "IC"), dt.datetime(2026, 11, 3, 9, tzinfo=dt.timezone.utc))
     assert receipt.status == "accepted", receipt.summary
-    return MONTH
+    return receipt.submission_id
+
+
+def test_the_receipt_shows_the_personal_data_warning_with_the_text_escaped(signed_in, stories_month):
+    page = signed_in("ic_clerk").get(f"/submissions/{stories_month}").text
+    assert "W310" in page and "looks like it holds a CNIC number" in page
+    assert "=HYPERLINK(&#34;http://x&#34;) The complainant" in page or \
+        "=HYPERLINK(&quot;http://x&quot;) The complainant" in page
+    assert "<script>window.pwned" not in page
 
 
 def decide(client, unit: str, publishable: str):
