@@ -159,7 +159,10 @@ def history_warnings(frame: pd.DataFrame, value_fields: list[str], history: Hist
         if given and all(value == 0 for value in given):
             problems.append(problem("W303", f"Every figure for unit {unit} is zero", **describe_cell(row, "unit_code")))
             continue
-        if given and values == {name: history.last_month.get(unit, {}).get(name, math.inf) for name in values}:
+        previous = history.last_month.get(unit, {})
+        # A field the previous month's form did not collect (a v2 field after a v1 month) is compared only when given.
+        compared = {name: value for name, value in values.items() if name in previous or value is not None}
+        if given and compared == {name: previous.get(name, math.inf) for name in compared}:
             problems.append(problem("W302", f"Every figure for unit {unit} equals its "
                                             f"{format_period(history.previous_month)} return",
                                     **describe_cell(row, "unit_code")))
