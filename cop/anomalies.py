@@ -131,7 +131,9 @@ class Planter:
             index = int(self.rng.integers(len(rows)))
             last = previous.get(rows[index]["unit_code"])
             if last and rows[index]["unit_code"] not in touched:
-                rows[index] = dict(last, period=rows[index]["period"], district_code=rows[index]["district_code"])
+                # Last month's figures over this month's row: fields a newer form added keep this month's.
+                rows[index] = {**rows[index], **last, "period": rows[index]["period"],
+                               "district_code": rows[index]["district_code"]}
                 touched.add(rows[index]["unit_code"])
                 planted.append(Anomaly(self.province, period, rows[index]["unit_code"], "copied_row", "", "", ""))
         if self.rng.random() < ALL_ZEROS_RATE:
