@@ -109,10 +109,16 @@ def curate_sample(year: int, reviewer: str, per_province: int = 4) -> int:
     marked = 0
     found = list_stories(dt.date(year, 1, 1), dt.date(year, 12, 1), limit=100_000)
     order = {"success_story": 0, "achievement": 1, "challenge": 2}
+    seen: set[str] = set()   # the sample texts repeat across stations: a reader should not meet one twice
     for province in sorted({s.province_code for s in found}):
         candidates = sorted((s for s in found if s.province_code == province and not s.personal_data),
                             key=lambda s: (order.get(s.narrative_code, 9), s.period, s.unit_code))
-        for index, story in enumerate(candidates[:per_province + 1]):
+        unique = []
+        for story in candidates:
+            if story.text not in seen:
+                seen.add(story.text)
+                unique.append(story)
+        for index, story in enumerate(unique[:per_province + 1]):
             publishable = index < per_province
             decide(story.unit_code, story.period, story.narrative_code, story.text_sha256, publishable, reviewer)
             marked += publishable

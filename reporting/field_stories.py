@@ -90,8 +90,10 @@ def publishable_stories(conn: psycopg.Connection, year: int, names: dict[str, st
         where n.is_publishable and n.month >= make_date(%s, 1, 1) and n.month < make_date(%s + 1, 1, 1)
         order by n.province_code, n.month desc, n.unit_code""", (year, year)).fetchall()
     by_province: dict[str, dict[str, list[Story]]] = {}
+    printed: set[tuple[str, str]] = set()   # a text copied from month to month is printed once
     for province, month, unit_name, kind, text, place in rows:
-        if place <= STORIES_PER_KIND.get(kind, 0):
+        if place <= STORIES_PER_KIND.get(kind, 0) and (province, text) not in printed:
+            printed.add((province, text))
             by_province.setdefault(province, {}).setdefault(kind, []).append(Story(month, unit_name, kind, text))
     return [dict(code=code, name=names.get(code, code), stories=by_province[code])
             for code in names if code in by_province]
