@@ -13,7 +13,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 # curl for health checks; pango/harfbuzz for WeasyPrint (the PDF report); tini as PID 1.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends curl tini libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b \
-      libfontconfig1 fonts-dejavu-core \
+      libfontconfig1 fonts-dejavu-core fonts-paktype \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /opt/cop

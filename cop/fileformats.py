@@ -56,6 +56,7 @@ def xlsx_bytes(sheets: Sequence[tuple[str, Sequence[str], Sequence[Sequence[Any]
         sheet.append(list(header))
         for row in rows:
             sheet.append(list(row))
+            _as_text(sheet[sheet.max_row])
         if decorate:
             decorate(sheet, index)
     workbook.properties.created = FIXED_TIMESTAMP
@@ -64,6 +65,13 @@ def xlsx_bytes(sheets: Sequence[tuple[str, Sequence[str], Sequence[Sequence[Any]
     raw = io.BytesIO()
     workbook.save(raw)
     return _pin_zip_timestamps(raw.getvalue())
+
+
+def _as_text(cells) -> None:
+    """openpyxl stores a string starting with '=' as a formula: every value we write is data, never a formula."""
+    for cell in cells:
+        if cell.data_type == "f":
+            cell.data_type = "s"
 
 
 def _pin_zip_timestamps(data: bytes) -> bytes:

@@ -23,13 +23,13 @@ def _spec_fingerprint() -> str:
 
 def _indicator_rows() -> list[tuple]:
     form = load_form()
-    rows = [(f.name, None, f.group, f.type, f.unit, f.required, f.max, f.label, f.help, position)
+    rows = [(f.name, None, f.group, f.type, f.unit, f.required, f.max, f.label, f.help, position, f.since, f.until)
             for position, f in enumerate(form.fields, start=1)]
     registry = load_registry()
     for province in registry.province_codes:
         for f in load_amendment(province).local_indicators:
             rows.append((f.name, province, f.group, f.type, f.unit, f.required, f.max, f.label, f.help,
-                         len(rows) + 1))
+                         len(rows) + 1, f.since, f.until))
     return rows
 
 
@@ -60,7 +60,10 @@ def sync_reference(conn: psycopg.Connection) -> bool:
                 u.urban_rural, u.population, u.opened_on, u.closed_on) for u in registry.unit_versions])
         _copy(conn, "ref_indicators",
               ["indicator_code", "province_code", "indicator_group", "value_type", "unit_of_measure",
-               "is_required", "max_value", "label", "help_text", "position"], _indicator_rows())
+               "is_required", "max_value", "label", "help_text", "position", "first_version", "last_version"],
+              _indicator_rows())
+        _copy(conn, "ref_form_versions", ["form_version", "first_month"],
+              [(v.version, v.start) for v in load_form().versions])
         conn.execute("delete from raw.ref_fingerprint")
         conn.execute("insert into raw.ref_fingerprint values (%s)", (fingerprint,))
     return True

@@ -6,9 +6,10 @@ the entry and what is wrong with it.
 """
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import unicodedata
-from dataclasses import dataclass, field as dataclass_field
+from dataclasses import dataclass, field as dataclass_field, replace
 from pathlib import Path
 from typing import Any
 
@@ -39,10 +40,36 @@ class Field:
     label: str
     help: str
     province: str | None = None  # set for a province's local indicator
+    since: int = 1               # the form version that introduced it
+    until: int | None = None     # the last form version that had it (None: still collected)
 
     @property
     def is_local(self) -> bool:
         return self.province is not None
+
+    def in_version(self, version: int) -> bool:
+        return self.since <= version and (self.until is None or version <= self.until)
+
+
+@dataclass(frozen=True)
+class Narrative:
+    """A free-text field of the form: one short text per unit and month, stored exactly as sent."""
+    name: str
+    required: bool
+    max_length: int
+    label: str
+    help: str
+    since: int = 1
+    until: int | None = None
+
+    def in_version(self, version: int) -> bool:
+        return self.since <= version and (self.until is None or version <= self.until)
+
+
+@dataclass(frozen=True)
+class FormVersion:
+    version: int
+    start: dt.date   # the first month it is in force for
 
 
 @dataclass(frozen=True)
@@ -115,6 +142,40 @@ class Form:
     history_rules: HistoryRules
     outputs: Outputs
     rules: dict[str, Rule]
+    versions: tuple[FormVersion, ...] = ()
+    narratives: tuple[Narrative, ...] = ()
+
+    def version_for(self, month: dt.date) -> FormVersion:
+        """The version in force for `month` (the latest whose start is not after it)."""
+        in_force = [v for v in self.versions if v.start <= month]
+        return in_force[-1] if in_force else self.versions[0]
+
+    def for_month(self, month: dt.date) -> Form:
+        """The form as it is for `month`: only the fields, narratives and rules of the version in force."""
+        return self.in_version(self.version_for(month).version)
+
+    def in_version(self, version: int) -> Form:
+        fields = tuple(f for f in self.fields if f.in_version(version))
+        names = {f.name for f in fields}
+        return replace(self, version=version, fields=fields,
+                       narratives=tuple(n for n in self.narratives if n.in_version(version)),
+                       cross_field_rules=tuple(r for r in self.cross_field_rules
+                                               if r.left in names and r.right in names))
+
+    def field_version(self, name: str) -> FormVersion | None:
+        """The first version that has field or narrative `name` (None when the form has no such name)."""
+        entry = next((f for f in (*self.fields, *self.narratives) if f.name == name), None)
+        return None if entry is None else next(v for v in self.versions if v.version == entry.since)
+
+    def narrative(self, name: str) -> Narrative:
+        for candidate in self.narratives:
+            if candidate.name == name:
+                return candidate
+        raise KeyError(name)
+
+    @property
+    def narrative_names(self) -> tuple[str, ...]:
+        return tuple(n.name for n in self.narratives)
 
     def field(self, name: str) -> Field:
         for candidate in self.fields:
@@ -168,6 +229,8 @@ class Amendment:
         columns = [Column(self.header_for(name), name, True) for name in IDENTITY_FIELDS]
         columns += [Column(self.header_for(f.name), f.name, f.required)
                     for f in form.fields if f.name not in self.omit]
+        columns += [Column(self.header_for(n.name), n.name, n.required)
+                    for n in form.narratives if n.name not in self.omit]
         columns += [Column(self.header_for(f.name), f.name, f.required, local=True)
                     for f in self.local_indicators]
         return columns
@@ -175,11 +238,15 @@ class Amendment:
     def header_lookup(self, form: Form) -> dict[str, str]:
         """Normalised header -> field name, for every name the province may use."""
         lookup: dict[str, str] = {}
-        names = list(IDENTITY_FIELDS) + list(form.field_names) + [f.name for f in self.local_indicators]
-        for name in names:
+        for name in self.names(form):
             for header in (name, *self.aliases.get(name, ())):
                 lookup[normalize_header(header)] = name
         return lookup
+
+    def names(self, form: Form) -> list[str]:
+        """Every field name a return of this province may carry under `form`."""
+        return (list(IDENTITY_FIELDS) + list(form.field_names) + list(form.narrative_names)
+                + [f.name for f in self.local_indicators])
 
     def local_field(self, name: str) -> Field:
         for candidate in self.local_indicators:
@@ -247,12 +314,51 @@ def _parse_field(check: _Checker, raw: Any, where: str, groups: dict[str, str] |
     cap = check.get(raw, "max", float, where)
     if cap <= 0:
         raise check.fail(where, f"max must be positive, found {cap}")
+    since, until = _version_span(check, raw, where)
     return Field(
         name=name, group=group, type=field_type, unit=check.get(raw, "unit", str, where),
         required=check.get(raw, "required", bool, where), max=cap,
         label=check.get(raw, "label", str, where), help=check.get(raw, "help", str, where),
-        province=province,
+        province=province, since=since, until=until,
     )
+
+
+def _version_span(check: _Checker, raw: Any, where: str) -> tuple[int, int | None]:
+    since = check.get(raw, "since", int, where, 1)
+    until = check.get(raw, "until", int, where, None)
+    if until is not None and until < since:
+        raise check.fail(where, f"until ({until}) is before since ({since})")
+    return since, until
+
+
+def _parse_narrative(check: _Checker, raw: Any, where: str) -> Narrative:
+    name = check.get(raw, "name", str, where)
+    where = f"{where} ('{name}')"
+    max_length = check.get(raw, "max_length", int, where)
+    if max_length <= 0:
+        raise check.fail(where, f"max_length must be positive, found {max_length}")
+    since, until = _version_span(check, raw, where)
+    return Narrative(name=name, required=check.get(raw, "required", bool, where), max_length=max_length,
+                     label=check.get(raw, "label", str, where), help=check.get(raw, "help", str, where),
+                     since=since, until=until)
+
+
+def _parse_versions(check: _Checker, raw: Any, programme_start: str) -> tuple[FormVersion, ...]:
+    versions = []
+    for i, item in enumerate(check.get(raw, "versions", list, "top level")):
+        where = f"versions[{i}]"
+        try:
+            start = parse_period(check.get(item, "from", str, where))
+        except PeriodError as exc:
+            raise check.fail(f"{where}.from", str(exc)) from exc
+        versions.append(FormVersion(check.get(item, "version", int, where), start))
+    if not versions or versions[0].start != parse_period(programme_start):
+        raise check.fail("versions", f"the first version must start at programme_start ({programme_start})")
+    for earlier, later in zip(versions, versions[1:]):
+        if later.version != earlier.version + 1 or later.start <= earlier.start:
+            raise check.fail("versions", f"version {later.version} must follow version {earlier.version} "
+                                         f"and start after {earlier.start:%Y-%m}")
+    return tuple(versions)
 
 
 def _check_unique(check: _Checker, names: list[str], where: str) -> None:
@@ -275,7 +381,9 @@ def parse_form(path: Path) -> Form:
         raise check.fail("identity", f"must list exactly {IDENTITY_FIELDS} in that order")
     fields = tuple(_parse_field(check, item, f"fields[{i}]", groups)
                    for i, item in enumerate(check.get(raw, "fields", list, "top level")))
-    _check_unique(check, [f.name for f in fields] + list(IDENTITY_FIELDS), "fields")
+    narratives = tuple(_parse_narrative(check, item, f"narratives[{i}]")
+                       for i, item in enumerate(check.get(raw, "narratives", list, "top level", [])))
+    _check_unique(check, [f.name for f in fields] + [n.name for n in narratives] + list(IDENTITY_FIELDS), "fields")
 
     rules = {}
     for code, item in check.get(raw, "rules", dict, "top level").items():
@@ -314,8 +422,15 @@ def parse_form(path: Path) -> Form:
         parse_period(programme_start)
     except PeriodError as exc:
         raise check.fail("programme_start", str(exc)) from exc
+    versions = _parse_versions(check, raw, programme_start)
+    version = check.get(raw, "version", int, "top level")
+    if version != versions[-1].version:
+        raise check.fail("version", f"must be the latest of versions ({versions[-1].version}), found {version}")
+    for entry in (*fields, *narratives):
+        if entry.since not in {v.version for v in versions}:
+            raise check.fail(f"'{entry.name}'", f"since {entry.since} is not a version listed under versions")
     return Form(
-        version=check.get(raw, "version", int, "top level"), programme_start=programme_start,
+        version=version, programme_start=programme_start, versions=versions, narratives=narratives,
         default_due_day=check.get(raw, "default_due_day", int, "top level"),
         default_lock_after_days=check.get(raw, "default_lock_after_days", int, "top level"), limits=limits,
         groups=groups, identity=identity, fields=fields, cross_field_rules=tuple(cross), history_rules=history,
@@ -338,7 +453,7 @@ def parse_amendment(path: Path, form: Form) -> Amendment:
 
     locals_ = tuple(_parse_field(check, item, f"local_indicators[{i}]", None, province=province)
                     for i, item in enumerate(check.get(raw, "local_indicators", list, "top level", [])))
-    national = set(form.field_names) | set(IDENTITY_FIELDS)
+    national = set(form.field_names) | set(form.narrative_names) | set(IDENTITY_FIELDS)
     for local in locals_:
         if local.name in national:
             raise check.fail("local_indicators", f"'{local.name}' is a national field; a local indicator needs its own name")
@@ -346,9 +461,10 @@ def parse_amendment(path: Path, form: Form) -> Amendment:
 
     omit = tuple(check.get(raw, "omit", list, "top level", []))
     for name in omit:
-        if name not in form.field_names:
+        if name not in form.field_names + form.narrative_names:
             raise check.fail("omit", f"'{name}' is not a national field")
-        if form.field(name).required:
+        entry = form.narrative(name) if name in form.narrative_names else form.field(name)
+        if entry.required:
             raise check.fail("omit", f"'{name}' is required nationally; a province may leave out only optional fields")
 
     aliases: dict[str, tuple[str, ...]] = {}
@@ -374,8 +490,7 @@ def parse_amendment(path: Path, form: Form) -> Amendment:
 
 def _check_alias_collisions(check: _Checker, amendment: Amendment, form: Form) -> None:
     owners: dict[str, str] = {}
-    names = list(IDENTITY_FIELDS) + list(form.field_names) + [f.name for f in amendment.local_indicators]
-    for name in names:
+    for name in amendment.names(form):
         for header in (name, *amendment.aliases.get(name, ())):
             key = normalize_header(header)
             if owners.setdefault(key, name) != name:
@@ -393,6 +508,16 @@ def load_amendment(province: str, spec_dir: Path = SPEC_DIR) -> Amendment:
     if not path.exists():
         raise SpecError(f"{path}: no amendment file for province '{province}'")
     return parse_amendment(path, load_form(spec_dir))
+
+
+def form_for(month: dt.date, spec_dir: Path = SPEC_DIR) -> Form:
+    """The form in force for `month`: what a return for that month is judged, templated and loaded by."""
+    return _form_in_version(load_form(spec_dir).version_for(month).version, spec_dir)
+
+
+@functools.lru_cache(maxsize=None)
+def _form_in_version(version: int, spec_dir: Path) -> Form:
+    return load_form(spec_dir).in_version(version)
 
 
 def amendment_provinces(spec_dir: Path = SPEC_DIR) -> list[str]:

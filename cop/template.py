@@ -18,17 +18,24 @@ from openpyxl.worksheet.worksheet import Worksheet
 from cop.fileformats import csv_bytes, write_bytes, xlsx_bytes
 from cop.period import format_period
 from cop.registry import load_registry
-from cop.spec import IDENTITY_FIELDS, Amendment, Column, Field, Form, load_amendment, load_form
+from cop.spec import IDENTITY_FIELDS, Amendment, Column, Field, Form, Narrative, form_for, load_amendment
 
 HEADER_FILL = PatternFill("solid", fgColor="1F4E79")
 OPTIONAL_FILL = PatternFill("solid", fgColor="5B7FA6")
 INSTRUCTIONS_SHEET = "Instructions"
 
 
-def _field(form: Form, amendment: Amendment, name: str) -> Field | None:
+def _field(form: Form, amendment: Amendment, name: str) -> Field | Narrative | None:
     if name in IDENTITY_FIELDS:
         return None
+    if name in form.narrative_names:
+        return form.narrative(name)
     return amendment.local_field(name) if name not in form.field_names else form.field(name)
+
+
+def template_form(month: dt.date | None) -> Form:
+    """The form a template is for: the version in force for `month`, else for the month now running."""
+    return form_for(month or dt.date.today().replace(day=1))
 
 
 def prefilled_rows(province: str, month: dt.date, columns: list[Column]) -> list[list]:
@@ -50,6 +57,10 @@ def instructions(form: Form, amendment: Amendment, columns: list[Column]) -> tup
         if field is None:
             rows.append([column.header, column.field, "identity", "yes", "text", "", identity_help[column.field]])
             continue
+        if isinstance(field, Narrative):
+            rows.append([column.header, field.name, "narrative", "optional (leave empty if nothing to tell)",
+                         f"text, at most {field.max_length:,} characters", "", field.help])
+            continue
         kind = "whole number" if field.type == "count" else "number (decimals allowed)"
         group = f"local ({amendment.province})" if field.is_local else field.group
         rows.append([column.header, field.name, group, "yes" if field.required else "optional (leave empty if unknown)",
@@ -68,7 +79,13 @@ def _decorate_return_sheet(form: Form, amendment: Amendment, columns: list[Colum
         cell.comment = Comment(field.help if field else help_by_field[column.field], "COP federal focal agency")
         letter = get_column_letter(index)
         sheet.column_dimensions[letter].width = max(14, min(32, len(column.header) + 4))
-        if field is not None:
+        if isinstance(field, Narrative):
+            rule = DataValidation(type="textLength", operator="lessThanOrEqual", formula1=str(field.max_length),
+                                  allow_blank=True, showErrorMessage=True, errorTitle=field.label,
+                                  error=f"At most {field.max_length:,} characters.")
+            rule.add(f"{letter}2:{letter}5000")
+            sheet.add_data_validation(rule)
+        elif field is not None:
             kind = "whole" if field.type == "count" else "decimal"
             rule = DataValidation(type=kind, operator="between", formula1="0", formula2=str(int(field.max)),
                                   allow_blank=True, showErrorMessage=True, errorTitle=field.label,
@@ -87,7 +104,7 @@ def _decorate_instructions(sheet: Worksheet) -> None:
 
 
 def template_bytes(province: str, fmt: str, month: dt.date | None = None) -> bytes:
-    form, amendment = load_form(), load_amendment(province)
+    form, amendment = template_form(month), load_amendment(province)
     columns = amendment.columns(form)
     header = [c.header for c in columns]
     rows = prefilled_rows(province, month, columns) if month else []

@@ -147,7 +147,9 @@ class Planter:
             index = int(self.rng.integers(len(rows)))
             last = previous.get(rows[index]["unit_code"])
             if last and rows[index]["unit_code"] not in touched:
-                rows[index] = dict(last, period=rows[index]["period"], district_code=rows[index]["district_code"])
+                # Last month's figures over this month's row: fields a newer form added keep this month's.
+                rows[index] = {**rows[index], **last, "period": rows[index]["period"],
+                               "district_code": rows[index]["district_code"]}
                 touched.add(rows[index]["unit_code"])
                 planted.append(Anomaly(self.province, period, rows[index]["unit_code"], "copied_row", "", "", ""))
         if self.rng.random() < ALL_ZEROS_RATE:
@@ -157,6 +159,8 @@ class Planter:
                     row[field.name] = 0 if field.required else None
                 for name in self.local_fields:
                     row[name] = 0
+                for name in self.form.narrative_names:
+                    row.pop(name, None)
                 touched.add(row["unit_code"])
                 planted.append(Anomaly(self.province, period, row["unit_code"], "all_zeros", "", "", ""))
         if self.rng.random() < ROUNDED_RATE:

@@ -220,19 +220,22 @@ def template(
     output_format: str = typer.Option("xlsx", "--format", help="csv or xlsx."),
     out: Path = typer.Option(..., "--out", help="Where to write the template."),
     period: Optional[str] = typer.Option(None, "--period",
-                                         help="Pre-fill one row per unit open in this month (YYYY-MM)."),
+                                         help="The month (YYYY-MM): the template of the form version in force "
+                                              "for it, pre-filled with one row per unit open then. Without it: "
+                                              "the version in force now, not pre-filled."),
 ) -> None:
     """Write the monthly return template for a province (the national form with its amendment applied)."""
-    from cop.template import write_template
+    from cop.template import template_form, write_template
 
     province = check_province(province)
     if output_format not in ("csv", "xlsx"):
         fail(f"--format must be csv or xlsx, not '{output_format}'")
     try:
-        write_template(province, output_format, out, check_period(period) if period else None)
+        month = check_period(period) if period else None
+        write_template(province, output_format, out, month)
     except SpecError as exc:
         fail(str(exc))
-    console.print(f"template written: {out}")
+    console.print(f"template written: {out} (form v{template_form(month).version})")
 
 
 @app.command()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import secrets
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,8 @@ from cop.period import add_months, due_date, format_period, last_completed_month
 from hub.generate import ManifestEntry, generate_returns, read_manifest, submit_generated
 from publishing.annual import write_annual_report
 from publishing.rankings import RankingError, refresh_rankings
+
+DEMO_REVIEWER = "demo.reviewer"   # the federal account that picks the demo report's stories from the field
 
 console = Console()
 
@@ -208,6 +211,7 @@ def _rank_and_report(outputs: DemoOutputs) -> None:
         console.print(f"[yellow]no rankings or report:[/yellow] {exc}; `cop demo --years 2` covers one")
         return
     console.print(f"{run.year}: {run.units_ranked} of {run.units_expected} units ranked, {run.awards} awards")
+    console.print(curate_demo_stories(run.year))
     for label, path in write_annual_report(year=run.year, out_dir=state_dir("reports")).items():
         outputs.add(label, path)
 
@@ -249,6 +253,23 @@ def run_demo(years: int = 2, seed: int = 7) -> DemoOutputs:
 
     _print_summary(outputs)
     return outputs
+
+
+def curate_demo_stories(year: int) -> str:
+    """A federal reviewer account of the demo marks some of the year's stories publishable (the portal's
+    Stories page does the same), and the narratives mart is rebuilt with the decisions."""
+    from loaders import stories
+    from portal.accounts import AccountError, add_user
+
+    try:
+        add_user(DEMO_REVIEWER, secrets.token_urlsafe(24), "federal", display_name="Demo federal reviewer")
+    except AccountError:
+        pass  # a rerun of the demo: the account is there
+    marked = stories.curate_sample(year, DEMO_REVIEWER)
+    result = build(select="fct_unit_month_narrative")
+    if not result.success:
+        raise DemoFailed("the narratives mart failed to build:\n" + result.failure_report())
+    return f"{marked} stories of {year} marked publishable by {DEMO_REVIEWER}"
 
 
 def _print_summary(outputs: DemoOutputs) -> None:

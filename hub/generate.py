@@ -23,11 +23,12 @@ from pathlib import Path
 
 import numpy as np
 
-from hub.anomalies import SINGLE_VALUE_KINDS, Anomaly, Planter, write_anomalies
 from cop.fileformats import read_records, return_file_bytes, write_bytes, write_records
 from cop.period import add_months, due_date, format_period, months_between
 from cop.registry import UnitVersion, load_registry
-from cop.spec import Amendment, Form, load_amendment, load_form
+from cop.spec import Amendment, Form, form_for, load_amendment, load_form
+from hub.anomalies import SINGLE_VALUE_KINDS, Anomaly, Planter, write_anomalies
+from hub.sample_narratives import sample_narratives
 
 KARACHI = {"KHE", "KHW", "KHS", "KHC", "KHK", "KHM", "KHR"}
 BIG_CITIES = KARACHI | {"LHR", "FSD", "RWP", "PSH", "QTA", "ISB", "HYD", "MUL", "GRW"}
@@ -152,6 +153,37 @@ def _unmodelled_values(rng: np.random.Generator, form: Form, unit: UnitVersion,
     return values
 
 
+def v2_values(rng: np.random.Generator, unit: UnitVersion, profile: UnitProfile, progress: float,
+              v1: dict) -> dict[str, float | None]:
+    """The figures form v2 added, consistent with the unit's v1 figures of the same month."""
+    pois, pop = rng.poisson, unit.population / 100_000
+    cop = max(profile.activity * (0.7 + 0.6 * progress * profile.improvement), 0.15)
+    urban, insurgency = unit.urban_rural == "urban", unit.district_code in INSURGENCY_AFFECTED
+    incidents = v1["terrorism_incidents"]
+    v: dict[str, float | None] = {
+        "islahi_committee_meetings": pois(0.9 * cop),
+        "religious_leader_engagements": pois(1.1 * cop),
+        "community_members_trained": pois(12 * cop) if rng.random() < 0.8 else None,
+        "cve_activities": pois((1.6 if insurgency else 0.4) * cop),
+        "stolen_vehicles_recovered": rng.binomial(v1["vehicle_theft"], 0.35) + pois(0.3),
+        "road_accidents_fatal": pois((0.5 if urban else 0.8) * pop) if rng.random() < 0.85 else None,
+        "terrorism_deaths": int(pois(1.3, size=incidents).sum()),
+        "terrorism_injuries": int(pois(2.8, size=incidents).sum()),
+        "officers_killed_on_duty": rng.binomial(incidents, 0.15),
+        "officers_injured_on_duty": rng.binomial(incidents, 0.45) + (1 if rng.random() < 0.02 else 0),
+    }
+    v["social_media_feedback_received"] = v["social_media_feedback_answered"] = None  # not reported, unless:
+    v["cop_funds_received_pkr"] = v["cop_funds_spent_pkr"] = None
+    if rng.random() < 0.75:
+        v["social_media_feedback_received"] = pois((22 if urban else 5) * cop)
+        v["social_media_feedback_answered"] = rng.binomial(v["social_media_feedback_received"], 0.7)
+    if rng.random() < 0.7:
+        received = round(float(rng.gamma(2, 20_000 * (1 + progress) * max(pop, 0.3))), -2)
+        v["cop_funds_received_pkr"] = received
+        v["cop_funds_spent_pkr"] = round(received * float(rng.uniform(0.4, 1.0)), -2)
+    return {k: (int(x) if isinstance(x, (np.integer, int)) else x) for k, x in v.items()}
+
+
 def _local_values(rng: np.random.Generator, amendment: Amendment, unit: UnitVersion) -> dict[str, int | None]:
     pop = unit.population / 100_000
     values: dict[str, int | None] = {}
@@ -216,8 +248,9 @@ def _break_file(rng: np.random.Generator, pm: ProvinceMonth, registry_units: lis
     return "every row carries the previous month"
 
 
-def _file_bytes(form: Form, amendment: Amendment, rows: list[dict]) -> bytes:
-    columns = [c for c in amendment.columns(form) if any(c.field in row for row in rows)]
+def _file_bytes(amendment: Amendment, month: dt.date, rows: list[dict]) -> bytes:
+    """The file in the columns of the form version in force for `month`."""
+    columns = [c for c in amendment.columns(form_for(month)) if any(c.field in row for row in rows)]
     header = [c.header for c in columns]
     return return_file_bytes(amendment.file, header, [[row.get(c.field) for c in columns] for row in rows])
 
@@ -282,10 +315,15 @@ def generate_returns(out_dir: Path, years: int = 2, seed: int = 7, end: dt.date 
 
 def _province_month(rng, form, amendment, province, month, progress_fraction, profiles) -> ProvinceMonth:
     rows = []
+    in_force = form_for(month)
+    v2 = {f.name for f in in_force.fields} - {f.name for f in form.in_version(1).fields}
     for unit in load_registry().units_open(province, month):
         profile = profiles.setdefault(unit.unit_code, _profiles(rng, [unit])[unit.unit_code])
         values = unit_month_values(rng, unit, profile, progress_fraction, month)
-        values.update(_unmodelled_values(rng, form, unit, values))
+        if v2:
+            values.update(v2_values(rng, unit, profile, progress_fraction, values))
+            values.update(sample_narratives(rng, in_force, amendment, values))
+        values.update(_unmodelled_values(rng, in_force, unit, values))
         row = dict(province_code=province, district_code=unit.district_code, unit_code=unit.unit_code,
                    period=format_period(month))
         row.update({k: v for k, v in values.items() if k not in amendment.omit})
@@ -303,7 +341,7 @@ def _emit(rng, out_dir, form, amendment, pm, notes, incidents, all_units) -> lis
 
     def emit(name: str, rows: list[dict], when: dt.datetime, kind: str, status: str, note: str) -> None:
         relative = f"{province}/{name}"
-        write_bytes(out_dir / relative, _file_bytes(form, amendment, rows))
+        write_bytes(out_dir / relative, _file_bytes(amendment, pm.month, rows))
         entries.append(ManifestEntry(relative, province, period, when.isoformat(), kind, status, note))
 
     broken = next((b for b in incidents.broken if b[:2] == (province, period)), None)

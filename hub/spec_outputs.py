@@ -15,7 +15,7 @@ import json
 from pathlib import Path
 
 from cop.paths import DBT_PROJECT_DIR
-from cop.spec import Form, load_form
+from cop.spec import Field, Form, load_form
 from expectations.suites import SUITES_DIR, suite_text
 from loaders.rules import generated_suites
 
@@ -32,10 +32,19 @@ def wide_fact_columns(form: Form) -> str:
     """One contract column per national indicator, in form order."""
     lines = []
     for field in form.fields:
-        description = json.dumps(f"{field.label} ({field.unit})", ensure_ascii=False)
+        description = json.dumps(_column_description(field), ensure_ascii=False)
         lines += [f"      - name: {field.name}", "        data_type: pg_catalog.numeric",
                   f"        description: {description}"]
     return "\n".join(lines) + "\n"
+
+
+def _column_description(field: Field) -> str:
+    text = f"{field.label} ({field.unit})"
+    if field.since > 1:
+        text += f"; from form v{field.since}, NULL (not collected) before it"
+    if field.until is not None:
+        text += f"; last in form v{field.until}, NULL (not collected) after it"
+    return text
 
 
 def with_generated_columns(contract: str, columns: str) -> str:

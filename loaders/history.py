@@ -22,7 +22,7 @@ from scipy.stats import nbinom
 from cop import db
 from cop.security import LOADER_ROLE
 from cop.period import add_months, format_period
-from cop.spec import HistoryRules
+from cop.spec import HistoryRules, form_for, load_form
 from loaders.problems import Problem, problem
 
 MIN_PEERS = 5  # fewer units of a kind in the file: no peer comparison
@@ -145,12 +145,20 @@ class Peer:
     district: str
 
 
+def fields_new_since(month: dt.date) -> set[str]:
+    """The national fields that the form in force for `month` did not collect (a later version added them)."""
+    then = form_for(month).field_names
+    return {name for name in load_form().field_names if name not in then}
+
+
 def history_warnings(frame: pd.DataFrame, value_fields: list[str], history: History, rules: HistoryRules,
                      describe_cell: Callable[[int, str], dict], peers: dict[str, Peer] | None = None) -> list[Problem]:
     if "unit_code" not in frame or not value_fields:
         return []
     problems: list[Problem] = []
     checked_rows = []
+    # A v1 row copied into a v2 month is still a copy: the fields v2 added are left out of the comparison.
+    new_fields = fields_new_since(history.previous_month) if history.previous_month else set()
     records = frame[["unit_code", *value_fields]].to_dict("index")
     for row, record in records.items():
         unit = record.pop("unit_code")
@@ -161,7 +169,9 @@ def history_warnings(frame: pd.DataFrame, value_fields: list[str], history: Hist
         if given and all(value == 0 for value in given):
             problems.append(problem("W303", f"Every figure for unit {unit} is zero", **describe_cell(row, "unit_code")))
             continue
-        if given and values == {name: history.last_month.get(unit, {}).get(name, math.inf) for name in values}:
+        previous = history.last_month.get(unit, {})
+        compared = {name: value for name, value in values.items() if name not in new_fields}
+        if given and compared == {name: previous.get(name, math.inf) for name in compared}:
             problems.append(problem("W302", f"Every figure for unit {unit} equals its "
                                             f"{format_period(history.previous_month)} return",
                                     **describe_cell(row, "unit_code")))

@@ -29,7 +29,7 @@ from cop.paths import state_dir
 from cop.period import PeriodError, format_period, parse_period
 from cop.registry import UnknownProvince, load_registry
 from cop.security import LOADER_ROLE
-from cop.spec import Amendment, load_amendment, load_form
+from cop.spec import Amendment, form_for, load_amendment, load_form
 from loaders.history import fetch_history
 from loaders.landing import land, sha256_of
 from loaders.load import load_rows
@@ -282,7 +282,7 @@ def unlock_instructions(province: str, month: dt.date) -> str:
 
 def _judge(content: bytes, amendment: Amendment, month: dt.date, received_at: dt.datetime) -> _Verdict:
     """Read and check the file in a child process (loaders.sandbox); the history query runs here meanwhile."""
-    form = load_form()
+    form = form_for(month)
     history_future = _HISTORY_POOL.submit(fetch_history, amendment.province, month, form.history_rules)
     problems = period_problems(month, form, received_at.date())
     try:
@@ -295,8 +295,9 @@ def _judge(content: bytes, amendment: Amendment, month: dt.date, received_at: dt
 
 def read_and_check(ask: Callable[[str], object], content: bytes, amendment: Amendment,
                    month: dt.date) -> tuple[list[Problem], CheckedReturn | None, dict[str, float]]:
-    """In the verdict's child process: bytes -> (problems, the checked return or None, timings)."""
-    form = load_form()
+    """In the verdict's child process: bytes -> (problems, the checked return or None, timings).
+    The month's own form version judges it, also for a revision sent after a later version started."""
+    form = form_for(month)
     started = time.perf_counter()
     try:
         table = read_table(content, amendment, form.limits)

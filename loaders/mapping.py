@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass, replace
 
-from cop.spec import IDENTITY_FIELDS, Amendment, Form, normalize_header
+from cop.spec import IDENTITY_FIELDS, Amendment, Form, load_form, normalize_header
 from loaders.problems import Problem, problem
 from loaders.reading import Table
 
@@ -40,7 +40,7 @@ class ColumnMap:
 
 
 def required_fields(amendment: Amendment, form: Form) -> list[str]:
-    return ([*IDENTITY_FIELDS] + [f.name for f in form.fields if f.required]
+    return ([*IDENTITY_FIELDS] + [f.name for f in (*form.fields, *form.narratives) if f.required]
             + [f.name for f in amendment.local_indicators if f.required])
 
 
@@ -61,7 +61,8 @@ def map_headers(table: Table, amendment: Amendment, form: Form) -> tuple[ColumnM
     mapped = ColumnMap(columns, amendment)
     for field in required_fields(amendment, form):
         if field not in columns:
-            problems.append(problem("E010", f"The required column '{mapped.header(field)}' ({field}) is missing",
+            problems.append(problem("E010", f"The required column '{mapped.header(field)}' ({field}) is missing"
+                                            f"{_version_note(form, field)}",
                                     row=table.header_row, column=mapped.header(field), field=field))
     return mapped, problems
 
@@ -70,6 +71,11 @@ def _unknown_column(table: Table, index: int, header: str, amendment: Amendment,
     if not header:
         return problem("E011", f"Column {_column_letter(index)} has values but no header",
                        row=table.header_row, column=f"(column {_column_letter(index)})")
+    other_version = amendment.header_lookup(load_form()).get(normalize_header(header))
+    if other_version:
+        return problem("E011", f"Column '{header}' ({other_version}) is not collected in form v{form.version}, "
+                               f"which this month is judged by{_version_note(load_form(), other_version)}",
+                       row=table.header_row, column=header, value=header, field=other_version)
     detail = f"Column '{header}' is not a field of the national form or of {amendment.name}'s amendment"
     known = [column.header for column in amendment.columns(form)]
     close = difflib.get_close_matches(header, known, n=1, cutoff=0.75)
@@ -79,6 +85,12 @@ def _unknown_column(table: Table, index: int, header: str, amendment: Amendment,
     if table.encoding == "cp1252" and not header.isascii():
         found = _with_hint(found, LEGACY_ENCODINGS_HINT)
     return found
+
+
+def _version_note(form: Form, field: str) -> str:
+    """For a field that a later version of the form introduced: since when it is collected."""
+    since = form.field_version(field)
+    return f" (collected from {since.start:%Y-%m}, form v{since.version})" if since and since.version > 1 else ""
 
 
 def _with_hint(found: Problem, hint: str) -> Problem:

@@ -4,8 +4,8 @@ catalogue in spec/form.yaml), its check, and the wording of each problem it find
 A check that Great Expectations can express is contributed to the suites (`expectations`). GX runs it,
 and each failure comes back to the rule that contributed it: every expectation carries the rule's name
 in meta["check"], and the rule words the failure (`worded`). A check GX cannot express runs here on the
-typed return (`found`). These are the unit registry, pairs of figures given together, units missing
-from the file, and the unit's own history.
+typed return (`found`). These are the free-text fields, the unit registry, pairs of figures given
+together, units missing from the file, and the unit's own history.
 
 The checks of the file's shape come before these rules, because the rules need a typed table. Those
 checks are reading (E00x), headers (E01x, loaders/mapping.py), the month (E022) and cell types
@@ -28,6 +28,7 @@ from expectations.suites import (NATIONAL_SUITE, PERIOD_PARAMETER, PROVINCE_PARA
                                  local_suite_name, suite)
 from loaders.history import History, Peer, history_warnings
 from loaders.mapping import ColumnMap
+from loaders.narratives import narrative_problems
 from loaders.problems import Problem, problem
 from loaders.reading import Table
 
@@ -220,6 +221,15 @@ class CrossFieldComparison(Rule):
                 for row in outcome.failed_rows]
 
 
+class NarrativeText(Rule):
+    """The free-text fields (loaders/narratives.py): E046 for a text over its length limit, E047 for a
+    control character, and W310 for a text that looks like it holds personal data."""
+    name = "narrative_text"
+
+    def found(self, ret: ReturnUnderCheck) -> list[Problem]:
+        return narrative_problems(ret.frame, ret.form.narratives, ret.describe_cell)
+
+
 class GivenTogether(Rule):
     """Cross-field rules marked `paired` (for example X105, on the survey's figures): the two figures
     are both given or both empty."""
@@ -315,12 +325,13 @@ class UsualForTheUnit(Rule):
         known = ret.history()
         peers = {u.unit_code: Peer(u.population, u.urban_rural, u.district_code)
                  for u in ret.registry.units_open(ret.amendment.province, ret.month)}
-        value_fields = [name for name in ret.frame.columns if name not in IDENTITY_FIELDS]
+        value_fields = [name for name in ret.frame.columns
+                        if name not in IDENTITY_FIELDS and name not in ret.form.narrative_names]
         return history_warnings(ret.frame, value_fields, known, ret.form.history_rules, ret.describe_cell, peers)
 
 
 RULES: tuple[Rule, ...] = (NotEmpty(), WithinRange(), MatchesTheReturn(), OneRowPerUnit(), CrossFieldComparison(),
-                           GivenTogether(), KnownUnit(), EveryUnitReported(), UsualForTheUnit())
+                           NarrativeText(), GivenTogether(), KnownUnit(), EveryUnitReported(), UsualForTheUnit())
 _BY_NAME = {rule.name: rule for rule in RULES}
 
 

@@ -12,14 +12,15 @@ import random
 from cop.fileformats import return_file_bytes
 from cop.period import format_period
 from cop.registry import load_registry
-from cop.spec import FileFormat, load_amendment, load_form
+from cop.spec import FileFormat, form_for, load_amendment, load_form
 
 Record = dict[str, object]  # header as the province writes it -> cell
 
 
 def sample_return(province: str, month: dt.date, seed: int = 0, units: int | None = None) -> list[Record]:
-    """One record per unit open in `month` (the first `units` of them), keyed by the province's headers."""
-    form, amendment = load_form(), load_amendment(province)
+    """One record per unit open in `month` (the first `units` of them), keyed by the province's headers, on the
+    form version in force for `month` (narratives left empty)."""
+    form, amendment = form_for(month), load_amendment(province)
     rng = random.Random(f"{province}:{format_period(month)}:{seed}")
     records = []
     for unit in load_registry().units_open(province, month)[:units]:

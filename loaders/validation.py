@@ -41,9 +41,13 @@ class CheckedReturn:
     outcomes: list[Outcome] = dataclass_field(default_factory=list)
     timings: dict[str, float] = dataclass_field(default_factory=dict)
 
+    narrative_fields: tuple[str, ...] = ()
+
     @property
     def value_fields(self) -> list[str]:
-        return [name for name in self.frame.columns if name not in IDENTITY_FIELDS]
+        """The numeric columns (national and local indicators) the file has."""
+        return [name for name in self.frame.columns
+                if name not in IDENTITY_FIELDS and name not in self.narrative_fields]
 
 
 def period_problems(month: dt.date, form: Form, today: dt.date) -> list[Problem]:
@@ -66,7 +70,7 @@ def check_return(table: Table, amendment: Amendment, form: Form, registry: Regis
     timings: dict[str, float] = {}
     started = time.perf_counter()
     columns, problems = map_headers(table, amendment, form)
-    typer = _CellTyper(table, columns, _fields_of(amendment, form))
+    typer = _CellTyper(table, columns, _fields_of(amendment, form), form.narrative_names)
     frame = typer.frame()
     problems += typer.problems
     timings["map"] = time.perf_counter() - started
@@ -82,7 +86,8 @@ def check_return(table: Table, amendment: Amendment, form: Form, registry: Regis
     problems += worded_outcomes(ret, outcomes)
     problems += found_by_rules(ret)
     timings["rules"] = time.perf_counter() - started - timings.get("history_wait", 0.0)
-    return CheckedReturn(table, columns, frame, problems, outcomes, timings)
+    return CheckedReturn(table, columns, frame, problems, outcomes, timings,
+                         tuple(n for n in form.narrative_names if n in frame))
 
 
 def _timed(ask: Callable[[], History], timings: dict[str, float], key: str) -> Callable[[], History]:
@@ -118,8 +123,8 @@ def parse_number(text: str) -> float | None:
 class _CellTyper:
     """Text cells -> the typed frame GX checks; cells that are not numbers become problems (and NaN)."""
 
-    def __init__(self, table: Table, columns: ColumnMap, fields: dict[str, Field]):
-        self.table, self.columns, self.fields = table, columns, fields
+    def __init__(self, table: Table, columns: ColumnMap, fields: dict[str, Field], narratives: tuple[str, ...]):
+        self.table, self.columns, self.fields, self.narratives = table, columns, fields, narratives
         self.problems: list[Problem] = []
         self.unparsable: set[tuple[int, str]] = set()
 
@@ -129,6 +134,8 @@ class _CellTyper:
             cells = [row[column.index] for row in self.table.rows]
             if name in IDENTITY_FIELDS:
                 data[name] = pd.Series([_identity_text(name, cell) for cell in cells], dtype="object")
+            elif name in self.narratives:
+                data[name] = pd.Series(cells, dtype="object")  # the text as written, never parsed
             else:
                 data[name] = np.array([self._number(cell, row, name) for cell, row in
                                        zip(cells, self.table.row_numbers)], dtype="float64")

@@ -26,7 +26,7 @@ from cop import db
 from cop.security import PORTAL_ROLE
 from cop.spec import load_form
 from loaders import sandbox
-from portal import accounts, federal, province, review
+from portal import accounts, federal, province, review, stories
 from portal.web import (LOGIN_CSRF_COOKIE, SESSION_COOKIE, STATIC_DIR, BadRequest, Refused, RequestGuard, Settings,
                         SignInRequired, check_csrf, client_ip, current_session, login_csrf_ok, new_login_csrf,
                         printable, read_form, render)
@@ -99,6 +99,7 @@ def create_app(clock: Callable[[], dt.datetime] | None = None, secure_cookies: b
     app.include_router(province.router)
     app.include_router(federal.router)
     app.include_router(review.router)
+    app.include_router(stories.router)
     return app
 
 

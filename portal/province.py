@@ -20,7 +20,7 @@ from starlette.datastructures import UploadFile
 from loaders import approval
 from cop.period import PeriodError, add_months, format_period, last_completed_month, parse_period
 from cop.registry import load_registry
-from cop.spec import load_amendment, load_form
+from cop.spec import form_for, load_amendment, load_form
 from cop.template import template_bytes
 from loaders.intake import MonthBusy, SubmitError, submit_file
 from portal import accounts, receipts, status
@@ -89,8 +89,10 @@ def _home(request: Request, code: str, period: str | None = None, error: str | N
     months = months_offered(now, selected)
     matrix = status.status_matrix(months[0], 12, now, [code])
     amendment = load_amendment(code)
+    selected = selected or months[0]
     return render(request, "province_home.html", status_code, province=load_registry().province(code),
-                  amendment=amendment, months=months, selected=selected or months[0],
+                  amendment=amendment, months=months, selected=selected, selected_form=form_for(selected),
+                  latest_start=load_form().versions[-1].start,
                   cells=list(reversed(matrix.provinces[0].cells)), error=error,
                   max_mb=load_form().limits.max_file_bytes / 1_000_000)
 

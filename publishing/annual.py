@@ -18,6 +18,7 @@ from cop.security import TRANSFORM_ROLE
 from cop.spec import load_form
 from publishing import charts
 from publishing.config import Indicator, ScoringConfig, load_scoring
+from publishing.field_stories import field_section
 from publishing.rankings import RankingError, latest_complete_year, unit_months
 from publishing.scoring import annual_evidence
 from publishing.source import ReleaseSource, read_current, read_release
@@ -280,6 +281,7 @@ def build_context(conn: psycopg.Connection, year: int, config: ScoringConfig) ->
     ctx["scores"] = _indicator_scores(conn, year)
     ctx["funnel"] = funnel_data(this_year, rankings, config)
     ctx["provinces"] = [_province_page(code, name, ctx) for code, name in names.items()]
+    ctx["field"] = field_section(conn, year, names)
     return ctx
 
 

@@ -20,6 +20,7 @@ REPORT_TABLES: dict[str, str | None] = {
     "dim_district": None,
     "dim_unit": None,
     "fct_unit_month": _MONTHS,
+    "fct_unit_month_narrative": "month >= make_date(%(year)s, 1, 1) and month < make_date(%(year)s + 1, 1, 1)",
     "rpt_reporting_completeness": _MONTHS,
     "rpt_submission_history": _MONTHS,
     "rpt_submission_rule_counts": _MONTHS,

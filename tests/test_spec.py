@@ -13,6 +13,9 @@ from cop.spec import IDENTITY_FIELDS, SpecError, load_amendment, load_form, norm
     parse_form, amendment_provinces
 from cop.registry import load_registry
 
+V2_FIELDS_IN_THE_FORM_DOCUMENT = 14
+V2_NARRATIVES = {"achievement": 500, "challenge": 500, "success_story": 1500}
+
 
 def test_form_has_every_national_field_with_its_metadata():
     form = load_form()
@@ -23,6 +26,27 @@ def test_form_has_every_national_field_with_its_metadata():
     assert {"survey_respondents", "survey_satisfied", "median_days_to_resolve"} <= optional
     assert form.field("median_days_to_resolve").type == "decimal"
     assert all(f.max > 0 and f.help and f.label and f.unit for f in form.fields)
+
+
+def test_form_v2_adds_its_fields_and_narratives_and_starts_in_the_configured_month():
+    form = load_form()
+    assert [(v.version, f"{v.start:%Y-%m}") for v in form.versions] == [(1, "2015-01"), (2, "2025-01")]
+    added = [f for f in form.fields if f.since == 2]
+    assert len(added) == V2_FIELDS_IN_THE_FORM_DOCUMENT
+    assert {f.group for f in added} == {"partnership", "prevention", "crime", "harm", "resources"}
+    assert {n.name: n.max_length for n in form.narratives} == V2_NARRATIVES
+    assert form.in_version(1).narratives == () and not form.in_version(1).cross_field_rules == ()
+    assert "W205" not in {r.code for r in form.in_version(1).cross_field_rules}
+
+
+def test_urdu_amendments_give_urdu_headers_to_the_new_required_fields():
+    form = load_form()
+    new_required = [f.name for f in form.fields if f.since == 2 and f.required]
+    for province in ("SD", "AJ"):
+        amendment = load_amendment(province)
+        urdu = [name for name in new_required if not amendment.header_for(name).isascii()]
+        assert urdu, province
+    assert all(not load_amendment("SD").header_for(name).isascii() for name in new_required)
 
 
 def test_every_rule_code_used_by_cross_field_rules_is_in_the_catalogue():
@@ -89,6 +113,11 @@ def _edit(path: Path, change) -> None:
     (lambda d: d["cross_field_rules"][0].update(right="officers"), r"refers to unknown field 'officers'"),
     (lambda d: d.update(programme_start="2015-13"), r"programme_start: '2015-13' is not a month"),
     (lambda d: d["rules"].pop("X101"), r"code 'X101' needs an entry"),
+    (lambda d: d["versions"][1].update({"from": "2014-06"}), r"version 2 must follow version 1 and start after 2015-01"),
+    (lambda d: d["versions"][0].update({"from": "2016-01"}), r"the first version must start at programme_start"),
+    (lambda d: d["fields"][-1].update(since=3), r"since 3 is not a version listed under versions"),
+    (lambda d: d["narratives"][0].update(max_length=0), r"narratives\[0\] \('achievement'\): max_length must be positive"),
+    (lambda d: d.update(version=1), r"version: must be the latest of versions \(2\)"),
 ])
 def test_a_broken_form_gives_a_clear_error(spec_copy, change, message):
     _edit(spec_copy / "form.yaml", change)

@@ -51,3 +51,23 @@ def test_cli_writes_templates(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "hub.cli", "template", "--province", "XX", "--format", "csv",
                           "--out", str(tmp_path / "x.csv")], capture_output=True, text=True)
     assert bad.returncode == 2 and "unknown province 'XX'" in bad.stderr
+
+
+def test_cop_template_gives_each_month_the_form_version_in_force(tmp_path):
+    headers = {}
+    for period in ("2024-12", "2025-01"):
+        out = tmp_path / f"sd-{period}.xlsx"
+        done = subprocess.run([sys.executable, "-m", "hub.cli", "template", "--province", "SD", "--format", "xlsx",
+                               "--out", str(out), "--period", period], check=True, capture_output=True, text=True)
+        assert f"(form v{1 if period == '2024-12' else 2})" in done.stderr   # cop prints to stderr
+        workbook = openpyxl.load_workbook(out)
+        headers[period] = [c.value for c in workbook.worksheets[0][1]]
+        if period == "2025-01":
+            sheet = workbook.worksheets[0]
+            story = headers[period].index("کامیابی کی کہانی") + 1
+            lengths = [v for v in sheet.data_validations.dataValidation if v.type == "textLength"]
+            assert any(v.formula1 == "1500" and sheet.cell(1, story).column_letter in str(v.sqref) for v in lengths)
+    v2 = [c.header for c in load_amendment("SD").columns(load_form().in_version(2))]
+    assert headers["2025-01"] == v2 and "انسداد انتہا پسندی سرگرمیاں" in v2     # Urdu header of cve_activities
+    assert headers["2024-12"] == [c.header for c in load_amendment("SD").columns(load_form().in_version(1))]
+    assert len(headers["2025-01"]) - len(headers["2024-12"]) == 17

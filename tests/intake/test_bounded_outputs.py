@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from cop.spec import load_amendment, load_form
+from cop.spec import form_for, load_amendment, load_form
 from intake_files import submit
 from loaders.intake import DRY_RUN_PREFIX, clean_check_outputs
 from loaders.sample import encode_return, sample_return
@@ -18,10 +18,10 @@ PROVINCE = "PB"  # ~700 units: the largest province
 
 
 def every_cell_wrong(month: dt.date) -> tuple[bytes, int]:
-    """Every value cell of a Punjab return is text: one 'not a number' error per cell."""
-    form, amendment = load_form(), load_amendment(PROVINCE)
+    """Every value cell of a Punjab return is text: one 'not a number' error per cell (narratives are text)."""
+    form, amendment = form_for(month), load_amendment(PROVINCE)
     value_headers = {c.header for c in amendment.columns(form) if c.field not in
-                     ("province_code", "district_code", "unit_code", "period")}
+                     ("province_code", "district_code", "unit_code", "period", *form.narrative_names)}
     rows = sample_return(PROVINCE, month)
     for row in rows:
         row.update({header: "n/a" for header in row if header in value_headers})

@@ -1,5 +1,5 @@
-"""A small warehouse for the report tests: two years of generated returns for three provinces
-(generator values from hub.generate, landed in raw as the intake lands accepted files, plus one
+"""A small warehouse for the report tests: two years of generated returns for three provinces, 2024 on form
+v1 and 2025 on form v2 (generator values from hub.generate, landed in raw as the intake lands accepted files, plus one
 rejected file), built with the real dbt project, ranked and reported. Its own database on the
 session's server, selected through COP_DATABASE_URL while the module runs."""
 from __future__ import annotations
@@ -13,9 +13,10 @@ import pytest
 
 from cop import db
 from cop.build import build
-from hub.generate import _profiles, unit_month_values
 from cop.period import add_months, due_date, months_between
 from cop.registry import load_registry
+from cop.spec import form_for
+from hub.generate import _profiles, unit_month_values, v2_values
 
 PROVINCES = ("IC", "GB", "AJ")
 FIRST, LAST = dt.date(2024, 1, 1), dt.date(2025, 12, 1)
@@ -59,6 +60,11 @@ def land_generated_returns(conn: psycopg.Connection) -> None:
             rows = {u.unit_code: unit_month_values(rng, u, profiles.setdefault(u.unit_code, _profiles(rng, [u])[u.unit_code]),
                                                    index / (len(months) - 1), month)
                     for u in units if not (u.unit_code in gaps and month >= add_months(LAST, -2))}
+            if form_for(month).version > 1:   # form v2's figures too, from its start month
+                for u in units:
+                    if u.unit_code in rows:
+                        rows[u.unit_code].update(v2_values(rng, u, profiles[u.unit_code], index / (len(months) - 1),
+                                                           rows[u.unit_code]))
             received = dt.datetime.combine(due_date(month, 10), dt.time(12), tzinfo=PKT)
             with conn.transaction():
                 if (province, month) == ("GB", dt.date(2025, 3, 1)):

@@ -29,6 +29,7 @@ RECEIVED = dt.datetime(2025, 4, 5, 9, 0, tzinfo=dt.timezone.utc)
 TABLES = {
     "raw.submissions": "file_name", "raw.return_values": "value", "raw.ref_units": "unit_name",
     "raw.intake_month_locks": "last_taken_at", "audit.problems": "message",
+    "raw.return_narratives": "text", "review.story_decisions": "actor",
     "portal.users": "display_name", "portal.sessions": "last_seen_at", "portal.sign_in_limits": "failures",
     "portal.checks": "status", "portal.audit_log": "action",
     "scores.runs": "draws", "security.province_readers": "province_code",
@@ -39,16 +40,18 @@ APPEND = {"select", "insert"}
 READ = {"select"}
 EXPECTED_TABLES = {
     LOADER_ROLE: {"raw.submissions": APPEND, "raw.return_values": APPEND, "raw.ref_units": READ,
-                  "raw.intake_month_locks": {"select", "insert", "update"}, "audit.problems": APPEND},
+                  "raw.intake_month_locks": {"select", "insert", "update"}, "audit.problems": APPEND,
+                  "raw.return_narratives": APPEND, "review.story_decisions": READ},
     PORTAL_ROLE: {"raw.submissions": READ, "raw.return_values": READ, "raw.ref_units": READ,
                   "raw.intake_month_locks": {"select", "insert", "update"}, "audit.problems": READ,
                   "portal.users": {"select", "insert", "update"}, "portal.sessions": ALL - {"truncate"},
                   "portal.sign_in_limits": ALL - {"truncate"}, "portal.checks": ALL - {"truncate"},
-                  "portal.audit_log": APPEND,
+                  "portal.audit_log": APPEND, "raw.return_narratives": READ, "review.story_decisions": APPEND,
                   # federal pages read marts as bi_reader does (cop/sql/072)
                   "security.province_readers": READ, "marts.probe": READ},
     TRANSFORM_ROLE: {"raw.submissions": READ, "raw.return_values": READ, "raw.ref_units": READ,
                      "raw.intake_month_locks": READ, "audit.problems": READ,
+                     "raw.return_narratives": READ, "review.story_decisions": READ,
                      "scores.runs": {"select", "insert", "delete"}, "security.province_readers": READ,
                      "staging.probe": ALL, "intermediate.probe": ALL, "snapshots.probe": ALL, "marts.probe": ALL},
     BI_READER_ROLE: {"security.province_readers": READ, "marts.probe": READ},

@@ -21,7 +21,8 @@ def row_versions(conn, province: str, month: dt.date) -> set[str]:
 def test_revision_replaces_only_its_partition_and_matches_a_full_refresh(built, warehouse_conn, raw_loader, scenario):
     untouched = row_versions(warehouse_conn, "PB", DEC)
     revision = raw_loader.submit("IC", "2024-12", pkt("2025-03-01 09:00"),
-                                 {unit: unit_values(index, shift=5) for index, unit in enumerate(scenario.ic_units[:10])})
+                                 {unit: unit_values(index, shift=5, period="2024-12")
+                                  for index, unit in enumerate(scenario.ic_units[:10])})
     result = build()
     assert result.success, result.failure_report()
 

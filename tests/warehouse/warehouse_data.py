@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import psycopg
 
-from cop.spec import load_form
+from cop.spec import form_for
 
 PKT = dt.timezone(dt.timedelta(hours=5))
 
@@ -70,10 +70,11 @@ class RawLoader:
         return submission_id
 
 
-def unit_values(unit_index: int, shift: int = 0) -> dict[str, float | None]:
-    """Deterministic national values for one unit-month (form order), within the form's caps."""
+def unit_values(unit_index: int, shift: int = 0, period: str = "2025-01") -> dict[str, float | None]:
+    """Deterministic national values for one unit-month (form order, the version in force for `period`),
+    within the form's caps."""
     values: dict[str, float | None] = {}
-    for position, f in enumerate(load_form().fields, start=1):
+    for position, f in enumerate(form_for(dt.date.fromisoformat(f"{period}-01")).fields, start=1):
         values[f.name] = 3.5 + shift if f.type == "decimal" else float((unit_index * 7 + position + shift) % 40)
     values["officers_posted"] = 60 + shift
     return values
@@ -86,7 +87,7 @@ class Scenario:
 
 
 def load_scenario(raw_loader: RawLoader) -> Scenario:
-    """Two months (2024-12, 2025-01) of returns with every case the marts must handle:
+    """Two months (2024-12 on form v1, 2025-01 on form v2) of returns with every case the marts must handle:
     IC: December on time with IC-ISB-027 missing; January on time (v1, IC-ISB-026 and -027 missing)
         then revised late (v2 adds IC-ISB-026, so it is late; -027 still missing); a rejected file.
         IC-ISB-001 reports youth_participants as unknown; IC-ISB-002 leaves social_media_posts out.
@@ -98,10 +99,10 @@ def load_scenario(raw_loader: RawLoader) -> Scenario:
     ic_units = [f"IC-ISB-{n:03d}" for n in range(1, 28)]
     kot_addu = [f"PB-MZG-{n:03d}" for n in range(15, 21)]
 
-    def ic_rows(units, shift=0):
+    def ic_rows(units, shift=0, period="2025-01"):
         rows = {}
         for index, unit in enumerate(units):
-            values = {**unit_values(index, shift), "ic_safe_city_alerts": float(index + shift)}
+            values = {**unit_values(index, shift, period), "ic_safe_city_alerts": float(index + shift)}
             if unit == "IC-ISB-001":
                 values["youth_participants"] = None
             if unit == "IC-ISB-002":
@@ -109,26 +110,26 @@ def load_scenario(raw_loader: RawLoader) -> Scenario:
             rows[unit] = values
         return rows
 
-    def pb_rows(shift=0):
-        return {unit: {**unit_values(10 + index, shift), "pb_khidmat_markaz_services": 100.0 + index,
+    def pb_rows(shift=0, period="2025-01"):
+        return {unit: {**unit_values(10 + index, shift, period), "pb_khidmat_markaz_services": 100.0 + index,
                        "pb_dolphin_patrol_hours": None if index == 0 else 50.0}
                 for index, unit in enumerate(kot_addu)}
 
     submit = raw_loader.submit
     ids = {
-        "ic_dec": submit("IC", "2024-12", pkt("2025-01-08 10:00"), ic_rows(ic_units[:26])),
+        "ic_dec": submit("IC", "2024-12", pkt("2025-01-08 10:00"), ic_rows(ic_units[:26], period="2024-12")),
         "ic_jan_v1": submit("IC", "2025-01", pkt("2025-02-10 23:30"), ic_rows(ic_units[:25])),
         "ic_jan_rejected": submit("IC", "2025-01", pkt("2025-02-10 23:50"), status="rejected",
                                   problems=[("error", "E040", "IC-ISB-003"), ("error", "E040", "IC-ISB-004"),
                                             ("error", "X101", "IC-ISB-004"), ("warning", "W303", "IC-ISB-005")]),
         "ic_jan_v2": submit("IC", "2025-01", pkt("2025-02-11 00:30"), ic_rows(ic_units[:26], shift=1),
                             problems=[("warning", "W301", "IC-ISB-001")]),
-        "pb_dec": submit("PB", "2024-12", pkt("2025-01-09 12:00"), pb_rows(),
+        "pb_dec": submit("PB", "2024-12", pkt("2025-01-09 12:00"), pb_rows(period="2024-12"),
                          district_of={u: "MZG" for u in kot_addu}),
         "pb_jan": submit("PB", "2025-01", pkt("2025-02-15 09:00"), pb_rows(shift=2),
                          district_of={u: "KTA" for u in kot_addu}),
         "sd_dec": submit("SD", "2024-12", pkt("2025-01-10 16:00"),
-                         {f"SD-KHS-{n:03d}": unit_values(n) for n in range(8, 13)}),
+                         {f"SD-KHS-{n:03d}": unit_values(n, period="2024-12") for n in range(8, 13)}),
     }
     ids["sd_jan_duplicate"] = submit("SD", "2025-01", pkt("2025-02-09 10:00"), status="duplicate")
     return Scenario(ids=ids, ic_units=ic_units)

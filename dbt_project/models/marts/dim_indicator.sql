@@ -1,15 +1,25 @@
--- The national indicators of the form (spec/form.yaml via raw.ref_indicators). Local indicators of the
--- provincial amendments are not national and live in rpt_local_indicators.
+-- The national indicators of the form (spec/form.yaml via raw.ref_indicators), with the months each is
+-- collected: from the first month of the version that introduced it to the last month of the last version
+-- that had it (NULL: still collected). Local indicators of the provincial amendments are not national and
+-- live in rpt_local_indicators.
 select
-    indicator_code::text as indicator_code,
-    indicator_group::text as indicator_group,
-    label::text as label,
-    help_text::text as help_text,
-    value_type::text as value_type,
-    unit_of_measure::text as unit_of_measure,
-    is_required::boolean as is_required,
-    max_value::numeric as max_value,
-    position::integer as position,
-    (value_type = 'count')::boolean as has_population_rate
-from {{ ref('stg_raw__indicators') }}
-where not is_local
+    i.indicator_code::text as indicator_code,
+    i.indicator_group::text as indicator_group,
+    i.label::text as label,
+    i.help_text::text as help_text,
+    i.value_type::text as value_type,
+    i.unit_of_measure::text as unit_of_measure,
+    i.is_required::boolean as is_required,
+    i.max_value::numeric as max_value,
+    i.position::integer as position,
+    (i.value_type = 'count')::boolean as has_population_rate,
+    i.first_version::integer as first_version,
+    i.last_version::integer as last_version,
+    introduced.first_month::date as first_month,
+    dropped.last_month::date as last_month
+from {{ ref('stg_raw__indicators') }} as i
+inner join {{ ref('stg_raw__form_versions') }} as introduced
+    on introduced.form_version = i.first_version
+left join {{ ref('stg_raw__form_versions') }} as dropped
+    on dropped.form_version = i.last_version
+where not i.is_local

@@ -9,5 +9,7 @@ select
     max_value,
     label,
     help_text,
-    position
+    position,
+    first_version,
+    last_version
 from {{ source('raw', 'ref_indicators') }}
