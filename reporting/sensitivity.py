@@ -102,7 +102,8 @@ def _geometric(pillars: dict[str, np.ndarray], weights: np.ndarray, config: Scor
     scores = np.stack([config.score_centre + config.score_spread * p for p in pillars.values()])
     logs = np.log(np.maximum(scores, 1e-6))
     w = weights[:, None, :] * ~np.isnan(logs)
-    return np.exp(np.nansum(logs * w, axis=0) / w.sum(axis=0))
+    with np.errstate(invalid="ignore", divide="ignore"):   # units without pillars (not ranked): NaN
+        return np.exp(np.nansum(logs * w, axis=0) / w.sum(axis=0))
 
 
 def scenario_ranks(models: list[IndicatorModel], units: pd.DataFrame, groups: pd.Series, ranked: np.ndarray,

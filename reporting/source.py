@@ -17,7 +17,6 @@ from psycopg import sql
 _MONTHS = "month >= make_date(%(year)s - 1, 1, 1) and month < make_date(%(year)s + 1, 1, 1)"
 REPORT_TABLES: dict[str, str | None] = {
     "dim_province": None,
-    "dim_district": None,
     "dim_unit": None,
     "fct_unit_month": _MONTHS,
     "rpt_reporting_completeness": _MONTHS,
