@@ -197,7 +197,8 @@ def _levels(conn, year: int) -> pd.DataFrame:
     return frame(conn, """
         select area_kind, area_code, period_kind, period, indicator_code, indicator_label, pillar, is_share,
                value, previous_value, change_points, change_relative, improved
-        from rpt_indicator_levels where year = %s order by area_code, period, indicator_code""", (year,))
+        from rpt_indicator_levels where year = %s
+        order by area_kind, area_code, period_kind, period, indicator_code""", (year,))
 
 
 def _reporting(conn, year: int) -> pd.DataFrame:
@@ -224,7 +225,8 @@ def _completeness(conn, year: int) -> pd.DataFrame:
     result = frame(conn, """
         select province_code, month, units_expected, units_reported, units_missing, units_on_time, units_late
         from rpt_reporting_completeness
-        where month >= make_date(%s, 1, 1) and month < make_date(%s + 1, 1, 1)""", (year, year))
+        where month >= make_date(%s, 1, 1) and month < make_date(%s + 1, 1, 1)
+        order by province_code, month""", (year, year))
     return result.assign(month=pd.to_datetime(result["month"]))
 
 
@@ -232,7 +234,8 @@ def _submissions(conn, year: int) -> pd.DataFrame:
     return frame(conn, """
         select submission_id, province_code, month, status, received_by_due_date, revision_number, error_count
         from rpt_submission_history
-        where month >= make_date(%s, 1, 1) and month < make_date(%s + 1, 1, 1)""", (year, year))
+        where month >= make_date(%s, 1, 1) and month < make_date(%s + 1, 1, 1)
+        order by submission_id""", (year, year))
 
 
 def submission_counts(submissions: pd.DataFrame) -> SubmissionCounts:
@@ -253,7 +256,7 @@ def _rejection_rules(conn, year: int) -> pd.DataFrame:
         inner join rpt_submission_history as h on h.submission_id = c.submission_id
         where h.status = 'rejected' and c.severity = 'error'
           and c.month >= make_date(%s, 1, 1) and c.month < make_date(%s + 1, 1, 1)
-        group by c.province_code, c.rule order by submissions desc, problems desc""", (year, year))
+        group by c.province_code, c.rule order by submissions desc, problems desc, c.province_code, c.rule""", (year, year))
 
 
 def _rankings(conn, year: int) -> pd.DataFrame:
@@ -281,13 +284,13 @@ def _integrity(conn, year: int) -> pd.DataFrame:
 
 def _unit_scores(conn, year: int) -> pd.DataFrame:
     return frame(conn, "select unit_code, province_code, indicator_code, pillar, z_score, weight_on_own_data "
-                       "from rpt_unit_scores where year = %s", (year,))
+                       "from rpt_unit_scores where year = %s order by unit_code, indicator_code", (year,))
 
 
 def _sensitivity(conn, year: int) -> pd.DataFrame:
     return frame(conn, "select scenario, scenario_label, unit_code, province_code, national_rank, province_rank, "
                        "national_rank_shift, province_rank_shift, within_national_cut_off, within_province_cut_off "
-                       "from rpt_rank_sensitivity where year = %s", (year,))
+                       "from rpt_rank_sensitivity where year = %s order by scenario, unit_code", (year,))
 
 
 def _funnel(conn, year: int, indicator: Indicator, rankings: pd.DataFrame) -> pd.DataFrame:
@@ -301,7 +304,7 @@ def _funnel(conn, year: int, indicator: Indicator, rankings: pd.DataFrame) -> pd
         select unit_code, sum({numerator})::float as count, sum(population)::float / 100000 / 12 as person_years
         from fct_unit_month
         where month >= make_date(%s, 1, 1) and month < make_date(%s + 1, 1, 1) and {known}
-        group by unit_code""").format(numerator=numerator, known=known)
+        group by unit_code order by unit_code""").format(numerator=numerator, known=known)
     counts = frame(conn, query, (year, year))
     peers = rankings.loc[rankings["is_ranked"], ["unit_code", "peer_group"]]
     result = counts.merge(peers, on="unit_code")
