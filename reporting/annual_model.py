@@ -186,7 +186,10 @@ def _none(value):
     return None if value is None or pd.isna(value) else value
 
 
-def changes(levels: pd.DataFrame) -> list[Change]:
+def changes(levels: pd.DataFrame, config: ScoringConfig) -> list[Change]:
+    """The year's changes in the order of spec/scoring.yaml (the index's pillars, then the context)."""
+    order = {i.level().code: n for n, i in enumerate((*config.indicators, *config.context))}
+    levels = levels.sort_values("indicator_code", key=lambda codes: codes.map(order))
     return [Change(code=r.indicator_code, label=r.indicator_label, pillar=r.pillar, is_share=bool(r.is_share),
                    value=r.value, previous=_none(r.previous_value), change_points=_none(r.change_points),
                    change_relative=_none(r.change_relative), improved=_none(r.improved))
@@ -363,7 +366,7 @@ def challenges(page_changes: list[Change], rates: ReportingRates, submissions: S
         found.append(Finding(f"{submissions.rejected} of {submissions.received} files rejected", "rpt_submission_history"))
     for row in integrity.itertuples():
         found.append(Finding(f"Integrity screen, {row.flag.replace('_', ' ')}: {row.stations} station"
-                             f"{'s' if row.stations > 1 else ''}, {row.months} station-months"
+                             f"{'s' if row.stations > 1 else ''}, {row.months} station-month{'s' if row.months > 1 else ''}"
                              f"{f', {row.serious} serious' if row.serious else ''}", "rpt_integrity_flags_unit_year"))
     if not_collected:
         found.append(Finding(f"Not collected: {'; '.join(not_collected)}", "spec/amendments"))
@@ -406,7 +409,8 @@ def build_model(conn: psycopg.Connection, year: int, config: ScoringConfig,
     scores = _unit_scores(conn, year)
     provinces = []
     for code, name in names.items():
-        page_changes = changes(this_year[(this_year["area_kind"] == "province") & (this_year["area_code"] == code)])
+        page_changes = changes(this_year[(this_year["area_kind"] == "province") & (this_year["area_code"] == code)],
+                               config)
         rates = reporting_rates(reporting[reporting["province_code"] == code])
         counts = submission_counts(submissions[submissions["province_code"] == code])
         missing = not_collected(code, config)
@@ -429,7 +433,7 @@ def build_model(conn: psycopg.Connection, year: int, config: ScoringConfig,
         generated_on=(release.cut_off.date() if release else dt.date.today()).isoformat(),
         run=RunInfo(int(run["run_id"]), int(run["seed"]), int(run["draws"]), run["config_sha256"]),
         names=names, rates=reporting_rates(reporting),
-        national_changes=changes(this_year[this_year["area_kind"] == "nation"]),
+        national_changes=changes(this_year[this_year["area_kind"] == "nation"], config),
         provinces=provinces, rankings=rankings, awards=awards,
         completeness=_completeness(conn, year), rejection_rules=_rejection_rules(conn, year),
         rule_titles={code: rule.title for code, rule in load_form().rules.items()},

@@ -40,7 +40,7 @@ def to_data_uri(figure: plt.Figure) -> str:
 
 def year_over_year(monthly: pd.DataFrame, title: str, ylabel: str, year: int, percent: bool = False) -> str:
     """A monthly national series, this year against the previous one. monthly: period (month), value."""
-    figure, axis = plt.subplots(figsize=(5.2, 2.3))
+    figure, axis = plt.subplots(figsize=(5.2, 2.2))
     for shown_year, colour, style, marker in ((year - 1, MUTED, "--", "s"), (year, ACCENT, "-", "o")):
         rows = monthly[monthly["period"].dt.year == shown_year].sort_values("period")
         if rows.empty:
@@ -157,7 +157,7 @@ def funnel_plot(units: pd.DataFrame, title: str, ylabel: str) -> str:
     groups = sorted(units["peer_group"].unique(), key=lambda g: (not g.startswith("urban"), g))
     columns = 3
     rows_needed = int(np.ceil(len(groups) / columns))
-    figure, axes = plt.subplots(rows_needed, columns, figsize=(7.2, 2.35 * rows_needed + 0.6), squeeze=False)
+    figure, axes = plt.subplots(rows_needed, columns, figsize=(7.2, 2.6 * rows_needed + 0.8), squeeze=False)
     for axis, group in zip(axes.flat, groups):
         rows = units[units["peer_group"] == group]
         target = rows["count"].sum() / rows["person_years"].sum()
@@ -177,8 +177,8 @@ def funnel_plot(units: pd.DataFrame, title: str, ylabel: str) -> str:
         axis.scatter(x[below], rows.loc[below, "rate"], s=16, marker="v", color="#1f77b4", linewidths=0,
                      label="below the 99.8% limits")
         axis.axhline(target, color=ACCENT, linewidth=1.2, label="peer group's rate")
-        axis.set_title(f"{group}: {len(rows)} stations, {int(above.sum())} above, {int(below.sum())} below\n"
-                       f"overdispersion \u03c6 = {phi:.1f}", loc="left", fontsize=7.5)
+        axis.set_title(f"{group}: {len(rows)} stations\n{int(above.sum())} above, {int(below.sum())} below; "
+                       f"\u03c6 = {phi:.1f}", loc="left", fontsize=7)
         axis.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v / 1000:.0f}k"))
         axis.tick_params(labelsize=6.5)
         axis.set_ylim(bottom=0)
