@@ -194,6 +194,16 @@ def draw_charts(report: AnnualReport) -> None:
             page.changes_chart = charts.indicator_changes(page.changes, f"{page.name}: {year} against {year - 1}")
 
 
+def build_report(conn, year: int, config, release: ReleaseSource | None = None) -> AnnualReport:
+    """The whole report from the marts the connection reads (current, or a release's): model, annex, charts."""
+    report = build_model(conn, year, config, release)
+    report.rankings = report.rankings.assign(release=release.label if release else None,
+                                             cut_off=release.cut_off.isoformat() if release else None)
+    report.annex = build_annex(report.unit_scores, report.rankings, report.sensitivity, report.awards, config)
+    draw_charts(report)
+    return report
+
+
 def render_html(report: AnnualReport) -> str:
     fields = {f.name: getattr(report, f.name) for f in dataclasses.fields(report)}
     return _environment().get_template("annual.html").render(report=report, **fields)
@@ -216,11 +226,7 @@ def write_annual_report(year: int | None, out_dir: Path, release: ReleaseSource 
     with db.connect_as(TRANSFORM_ROLE) as conn:
         year = release.year if release else latest_complete_year(conn) if year is None else year
         read_release(conn, release) if release else read_current(conn)
-        report = build_model(conn, year, config, release)
-    report.rankings = report.rankings.assign(release=release.label if release else None,
-                                             cut_off=release.cut_off.isoformat() if release else None)
-    report.annex = build_annex(report.unit_scores, report.rankings, report.sensitivity, report.awards, config)
-    draw_charts(report)
+        report = build_report(conn, year, config, release)
     html = render_html(report)
     stem = out_dir / f"cop-annual-report-{year}"
     html_path = stem.with_suffix(".html")

@@ -217,7 +217,7 @@ def reporting_rates(rows: pd.DataFrame) -> ReportingRates:
             int(r.station_months_missing), _none(r.reporting_rate), _none(r.on_time_rate),
             _none(r.previous_reporting_rate), _none(r.previous_on_time_rate),
             _none(r.reporting_rate_change_points), _none(r.on_time_rate_change_points),
-            tuple(r.rejected_months.split(", ")) if r.rejected_months else (), int(r.months_missing))
+            tuple(r.rejected_months.split(", ")) if _none(r.rejected_months) else (), int(r.months_missing))
     expected = int(rows["station_months_expected"].sum())
     received, on_time = int(rows["station_months_received"].sum()), int(rows["station_months_on_time"].sum())
     return ReportingRates(expected, received, on_time, int(rows["station_months_missing"].sum()),
