@@ -29,6 +29,14 @@ def _shorten(label: str, width: int = 38) -> str:
     return label if len(label) <= width else label[: width - 1] + "…"
 
 
+def _wrap(label: str, width: int) -> str:
+    """A long label on two lines (the second shortened if need be), never cut off at the edge."""
+    import textwrap
+
+    lines = textwrap.wrap(label, width)
+    return "\n".join([lines[0], _shorten(" ".join(lines[1:]), width)]) if len(lines) > 1 else label
+
+
 def to_data_uri(figure: plt.Figure) -> str:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight")
@@ -40,7 +48,7 @@ def to_data_uri(figure: plt.Figure) -> str:
 
 def year_over_year(monthly: pd.DataFrame, title: str, ylabel: str, year: int, percent: bool = False) -> str:
     """A monthly national series, this year against the previous one. monthly: period (month), value."""
-    figure, axis = plt.subplots(figsize=(5.2, 2.2))
+    figure, axis = plt.subplots(figsize=(5.2, 1.95))
     for shown_year, colour, style, marker in ((year - 1, MUTED, "--", "s"), (year, ACCENT, "-", "o")):
         rows = monthly[monthly["period"].dt.year == shown_year].sort_values("period")
         if rows.empty:
@@ -63,7 +71,7 @@ def reporting_by_province(completeness: pd.DataFrame, names: dict[str, str]) -> 
     provinces = list(names)
     columns = 4
     rows_needed = int(np.ceil(len(provinces) / columns))
-    figure, axes = plt.subplots(rows_needed, columns, figsize=(7.2, 1.6 * rows_needed), sharey=True)
+    figure, axes = plt.subplots(rows_needed, columns, figsize=(7.2, 1.35 * rows_needed), sharey=True)
     for axis, province in zip(axes.flat, provinces):
         _reporting_bars(axis, completeness[completeness["province_code"] == province], names[province],
                         small=True)
@@ -199,7 +207,7 @@ def indicator_changes(changes: list, title: str) -> str:
     colour. changes: reporting.annual_model.Change."""
     rows = [c for c in changes if c.improved is not None]
     rows.sort(key=lambda c: c.change_points if c.is_share else c.change_relative * 100)
-    figure, axis = plt.subplots(figsize=(3.6, 0.22 * max(len(rows), 1) + 1.0))
+    figure, axis = plt.subplots(figsize=(3.6, 0.26 * max(len(rows), 1) + 0.9))
     values = [c.change_points if c.is_share else c.change_relative * 100 for c in rows]
     for position, (change, value) in enumerate(zip(rows, values)):
         axis.barh(position, value, color=ACCENT if change.improved else WARN,
@@ -209,7 +217,7 @@ def indicator_changes(changes: list, title: str) -> str:
                       xytext=(3 if value >= 0 else -3, 0), textcoords="offset points", va="center",
                       ha="left" if value >= 0 else "right", fontsize=5.5)
     axis.set_yticks(range(len(rows)))
-    axis.set_yticklabels([_shorten(c.label, 34) for c in rows], fontsize=6)
+    axis.set_yticklabels([_wrap(c.label, 34) for c in rows], fontsize=5.8)
     axis.axvline(0, color="#555", linewidth=0.8)
     if values:
         span = max(abs(v) for v in values) or 1
