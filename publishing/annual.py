@@ -1,355 +1,78 @@
 """The annual COP report: a self-contained HTML file, its PDF (WeasyPrint), and the rankings as CSV
-and XLSX. Every figure is read from the marts (the exposure `annual_report`), so BI tools and the
-report show the same numbers; the rankings must have been refreshed (publishing.rankings) first."""
+and XLSX with a data dictionary. The report is a typed model (publishing.annual_model) built from the
+marts only (the exposure `annual_report`), so BI tools and the report show the same numbers; the rankings
+must have been refreshed (publishing.rankings) first."""
 from __future__ import annotations
 
 import csv
-import datetime as dt
-from dataclasses import dataclass
+import dataclasses
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
-import psycopg
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from cop import db
 from cop.security import TRANSFORM_ROLE
-from cop.spec import load_form
 from publishing import charts
-from publishing.config import Indicator, ScoringConfig, load_scoring
-from publishing.field_stories import field_section
-from publishing.rankings import RankingError, latest_complete_year, unit_months
-from publishing.scoring import annual_evidence
+from publishing.annex import build_annex
+from publishing.annual_model import AnnualReport, build_model
+from publishing.config import load_scoring
+from publishing.rankings import latest_complete_year
 from publishing.source import ReleaseSource, read_current, read_release
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-MONTHLY_INDICATORS = ["meetings_per_100k", "satisfaction_rate", "complaint_resolution_rate"]
-RANKING_EXPORT_COLUMNS = [
-    "year", "rank_label", "median_rank", "rank_low", "rank_high", "unit_code", "unit_name", "province_code",
-    "district_name", "urban_rural", "population", "peer_group", "index_score", "partnership_score",
-    "problem_solving_score", "organisational_transformation_score", "outcomes_score", "province_rank_label",
-    "province_rank_low", "province_rank_high", "national_award", "province_award", "months_expected",
-    "months_reported", "is_ranked", "not_ranked_reason", "seed", "draws", "config_sha256", "release", "cut_off"]
+TEXT_FROM_FILES = {"unit_name", "district_name", "not_ranked_reason"}   # the only cells a spreadsheet could run
 
 
-# ---------------------------------------------------------------- reading the marts
+# ---------------------------------------------------------------- the rankings export and its dictionary
 
 
-def _frame(conn: psycopg.Connection, query: str, params=()) -> pd.DataFrame:
-    cursor = conn.execute(query, params)
-    frame = pd.DataFrame(cursor.fetchall(), columns=[c.name for c in cursor.description])
-    for column in frame.columns:
-        if frame[column].map(lambda v: type(v).__name__ == "Decimal").any():
-            frame[column] = pd.to_numeric(frame[column]).astype(float)
-    return frame
-
-
-def _completeness(conn, year: int) -> pd.DataFrame:
-    frame = _frame(conn, """
-        select province_code, month, units_expected, units_reported, units_missing, units_on_time, units_late
-        from rpt_reporting_completeness
-        where month >= make_date(%s - 1, 1, 1) and month < make_date(%s + 1, 1, 1)""", (year, year))
-    frame["month"] = pd.to_datetime(frame["month"])
-    frame["year"] = frame["month"].dt.year
-    return frame
-
-
-def _submissions(conn, year: int) -> pd.DataFrame:
-    return _frame(conn, """
-        select submission_id, province_code, month, status, received_by_due_date, revision_number, error_count
-        from rpt_submission_history
-        where month >= make_date(%s, 1, 1) and month < make_date(%s + 1, 1, 1)""", (year, year))
-
-
-def _rejection_rules(conn, year: int) -> pd.DataFrame:
-    return _frame(conn, """
-        select c.province_code, c.rule, count(distinct c.submission_id)::int as submissions,
-               sum(c.problem_count)::int as problems
-        from rpt_submission_rule_counts as c
-        inner join rpt_submission_history as h on h.submission_id = c.submission_id
-        where h.status = 'rejected' and c.severity = 'error'
-          and c.month >= make_date(%s, 1, 1) and c.month < make_date(%s + 1, 1, 1)
-        group by c.province_code, c.rule order by submissions desc, problems desc""", (year, year))
-
-
-def _rankings(conn, year: int) -> pd.DataFrame:
-    frame = _frame(conn, "select * from rpt_unit_rankings where year = %s "
-                         "order by is_ranked desc, median_rank, point_rank, unit_code", (year,))
-    ranks = [c for c in frame.columns if c.endswith(("_rank", "rank_low", "rank_high"))]
-    frame[ranks] = frame[ranks].astype("Int64")   # unranked units have none: not floats
-    return frame
-
-
-def _awards(conn, year: int) -> pd.DataFrame:
-    return _frame(conn, "select * from rpt_awards where year = %s order by award_scope, "
-                        "case when award_scope = 'province' then province_code end, median_rank, unit_code", (year,))
-
-
-def _indicator_scores(conn, year: int) -> pd.DataFrame:
-    return _frame(conn, "select unit_code, province_code, indicator_code, weight_on_own_data "
-                        "from rpt_unit_scores where year = %s", (year,))
-
-
-# ---------------------------------------------------------------- the figures
-
-
-def aggregate_level(months: pd.DataFrame, indicator: Indicator, by: list[str]) -> pd.Series:
-    """The indicator over groups of unit-months (a province, a district, a month): sum of the
-    numerators / sum of the exposures, from the months reported with the inputs known (never a
-    missing month as zero)."""
-    evidence = annual_evidence(months, indicator, keys=("unit_code", *by))
-    sums = evidence.groupby(by)[["numerator", "exposure"]].sum()
-    return sums["numerator"] / sums["exposure"]
-
-
-def indicator_changes(this_year: pd.DataFrame, last_year: pd.DataFrame, indicators: list[Indicator],
-                      by: list[str]) -> pd.DataFrame:
-    """Each indicator's level per group, this year and last, and whether it improved (by direction)."""
-    rows = []
-    for indicator in (i.level() for i in indicators):
-        now = aggregate_level(this_year, indicator, by)
-        before = aggregate_level(last_year, indicator, by) if not last_year.empty else pd.Series(dtype=float)
-        for key, value in now.items():
-            previous = before.get(key, np.nan)
-            change = (value - previous) / previous if previous and not np.isnan(previous) else np.nan
-            rows.append({"group": key, "indicator": indicator.code, "label": indicator.label,
-                         "value": value, "previous": previous, "change": change,
-                         "improved": None if np.isnan(change) else bool(change * indicator.sign > 0),
-                         "percent": indicator.kind == "proportion"})
-    return pd.DataFrame(rows, columns=["group", "indicator", "label", "value", "previous", "change", "improved",
-                                       "percent"])
-
-
-def national_monthly(months: pd.DataFrame, indicators: list[Indicator]) -> pd.DataFrame:
-    """Monthly national levels (population rates per 100,000 a month, not annualised)."""
-    columns = {}
-    for indicator in indicators:
-        level = aggregate_level(months, indicator.level(), ["month"])
-        per_month = indicator.per == "population" and not indicator.stock and indicator.kind != "proportion"
-        columns[indicator.code] = level / 12 if per_month else level
-    result = pd.DataFrame(columns).rename_axis("month").reset_index()
-    result["year"] = result["month"].dt.year
-    return result
-
-
-def funnel_data(months: pd.DataFrame, rankings: pd.DataFrame, config: ScoringConfig) -> pd.DataFrame:
-    """Annual street crime per unit with enough months to be ranked: count, person-years/100,000, rate."""
-    evidence = annual_evidence(months, street_crime(config).level())
-    enough = rankings.loc[rankings["months_reported"] >= config.min_months_reported, ["unit_code", "urban_rural"]]
-    evidence = evidence.join(enough.set_index("unit_code"), how="inner")
-    return pd.DataFrame({"urban_rural": evidence["urban_rural"], "count": evidence["numerator"],
-                         "person_years": evidence["exposure"],
-                         "rate": evidence["numerator"] / evidence["exposure"]})
-
-
-def street_crime(config: ScoringConfig) -> Indicator:
-    return next(i for i in config.indicators if i.kind == "trend")
-
-
-def reporting_rates(completeness: pd.DataFrame) -> dict[str, float]:
-    expected = completeness["units_expected"].sum()
-    return {"reporting_rate": completeness["units_reported"].sum() / expected if expected else np.nan,
-            "on_time_rate": completeness["units_on_time"].sum() / expected if expected else np.nan,
-            "unit_months_expected": int(expected), "unit_months_missing": int(completeness["units_missing"].sum())}
-
-
-# ---------------------------------------------------------------- the report model
-
-
-@dataclass
-class ProvincePage:
-    code: str
+@dataclasses.dataclass(frozen=True)
+class ExportColumn:
     name: str
-    rates: dict
-    improvements: list[dict]
-    declines: list[dict]
-    top_units: list[dict]
-    district_gains: list[dict]
-    gaps: list[str]
-    not_ranked: int
-    submissions: dict
-    rejection_rules: list[dict]
-    changes_chart: str
-    reporting_chart: str
+    source: str            # the rpt_unit_rankings column
+    kind: str              # integer | number | text | boolean
+    description: str
+    digits: int | None = None
 
 
-def _province_page(code: str, name: str, ctx: dict) -> ProvincePage:
-    completeness = ctx["completeness"]
-    this_year = completeness[(completeness["province_code"] == code) & (completeness["year"] == ctx["year"])]
-    changes = ctx["province_changes"]
-    changes = changes[changes["group"] == code]
-    improvements = changes[changes["improved"] == True].assign(size=lambda f: f["change"].abs())  # noqa: E712
-    declines = changes[changes["improved"] == False].assign(size=lambda f: f["change"].abs())  # noqa: E712
-    rankings = ctx["rankings"]
-    ranked = rankings[(rankings["province_code"] == code) & rankings["is_ranked"]]
-    submissions = ctx["submissions"][ctx["submissions"]["province_code"] == code]
-    rules = ctx["rejection_rules"][ctx["rejection_rules"]["province_code"] == code]
-    return ProvincePage(
-        code=code, name=name, rates=reporting_rates(this_year),
-        improvements=improvements.sort_values("size", ascending=False).to_dict("records"),
-        declines=declines.sort_values("size", ascending=False).to_dict("records"),
-        top_units=ranked.sort_values(["province_median_rank", "point_rank"]).head(5).to_dict("records"),
-        district_gains=_district_gains(ctx, code),
-        gaps=_reporting_gaps(this_year),
-        not_ranked=int(((rankings["province_code"] == code) & ~rankings["is_ranked"]).sum()),
-        submissions=_submission_counts(submissions),
-        rejection_rules=[{**r, "title": ctx["rule_titles"].get(r["rule"], r["rule"])}
-                         for r in rules.to_dict("records")],
-        changes_chart=charts.indicator_changes(changes, f"{name}: {ctx['year']} against {ctx['year'] - 1}")
-        if changes["change"].notna().any() else "",
-        reporting_chart=charts.province_reporting(this_year, f"{name}: units reporting each month, {ctx['year']}"))
-
-
-def _district_gains(ctx: dict, province: str) -> list[dict]:
-    """Districts of the province whose street crime per 100,000 fell most (at least 100,000 people)."""
-    changes = ctx["district_street"]
-    rows = changes[changes["group"].str.startswith(province + "-") & changes["change"].notna()]
-    rows = rows[rows["exposure"] >= 1].sort_values("change").head(3)
-    names = ctx["district_names"]
-    return [{**r, "name": names.get(r["group"], r["group"])} for r in rows.to_dict("records") if r["change"] < 0]
-
-
-def _reporting_gaps(completeness: pd.DataFrame) -> list[str]:
-    gaps = []
-    for row in completeness.sort_values("month").itertuples():
-        if row.units_expected and row.units_reported == 0:
-            gaps.append(f"{row.month:%B}: no accepted return (all {row.units_expected} units missing)")
-        elif row.units_missing:
-            gaps.append(f"{row.month:%B}: {row.units_missing} of {row.units_expected} units missing")
-    return gaps
-
-
-def _submission_counts(submissions: pd.DataFrame) -> dict:
-    accepted = submissions[submissions["status"] == "accepted"]
-    return {"received": len(submissions), "accepted": len(accepted),
-            "rejected": int((submissions["status"] == "rejected").sum()),
-            "duplicates": int((submissions["status"] == "duplicate").sum()),
-            "revisions": int((accepted["revision_number"].fillna(1) > 1).sum()),
-            "late": int((~submissions["received_by_due_date"].fillna(True).astype(bool)).sum())}
-
-
-def _coverage(config: ScoringConfig, scores: pd.DataFrame, rankings: pd.DataFrame, names: dict) -> list[dict]:
-    """Share of each province's units with evidence for each indicator: where an optional field is not
-    collected, the unit is scored on the rest of the pillar."""
-    units = rankings.groupby("province_code")["unit_code"].count()
-    have = scores.groupby(["indicator_code", "province_code"])["unit_code"].count()
-    rows = []
-    for indicator in config.indicators:
-        shares = {p: have.get((indicator.code, p), 0) / units[p] for p in names if units.get(p)}
-        rows.append({"label": indicator.label, "shares": shares})
-    return rows
-
-
-def _integrity_flags(conn, year: int) -> pd.DataFrame:
-    """The integrity screen's year (marts.rpt_integrity_flags_unit_year): stations and months by flag."""
-    return _frame(conn, """
-        select province_code, flag, count(*)::int as stations, sum(months_flagged)::int as months,
-               count(*) filter (where is_serious)::int as serious
-        from marts.rpt_integrity_flags_unit_year where year = %s
-        group by province_code, flag order by flag, province_code""", (year,))
-
-
-def build_context(conn: psycopg.Connection, year: int, config: ScoringConfig) -> dict:
-    names = dict(conn.execute("select province_code, province_name from dim_province "
-                              "order by province_code").fetchall())
-    district_names = dict(conn.execute("select district_key, district_name from dim_district").fetchall())
-    this_year, last_year = unit_months(conn, year, config.fields), unit_months(conn, year - 1, config.fields)
-    rankings = _rankings(conn, year)
-    if rankings.empty:
-        raise RankingError(f"no rankings for {year} in marts.rpt_unit_rankings: run `cop rankings --year {year}`")
-    completeness = _completeness(conn, year)
-    current = completeness[completeness["year"] == year]
-    ctx = dict(year=year, config=config, names=names, district_names=district_names, rankings=rankings,
-               completeness=completeness, submissions=_submissions(conn, year),
-               rejection_rules=_rejection_rules(conn, year), integrity=_integrity_flags(conn, year),
-               rule_titles={code: rule.title for code, rule in load_form().rules.items()})
-    indicators = list(config.indicators)
-    ctx["province_changes"] = indicator_changes(this_year, last_year, indicators, ["province_code"])
-    street = street_crime(config)
-    district = indicator_changes(this_year, last_year, [street], ["district_key"])
-    people = annual_evidence(this_year, street.level(), keys=("district_key",))["exposure"]
-    ctx["district_street"] = district.assign(exposure=district["group"].map(people))
-    ctx["national_changes"] = indicator_changes(this_year.assign(nation="PK"), last_year.assign(nation="PK"),
-                                                indicators, ["nation"])
-    by_code = {i.code: i for i in indicators}
-    ctx["monthly"] = national_monthly(pd.concat([last_year, this_year]),
-                                      [street, *(by_code[c] for c in MONTHLY_INDICATORS)])
-    ctx["rates"] = reporting_rates(current)
-    ctx["rates_previous"] = reporting_rates(completeness[completeness["year"] == year - 1])
-    ctx["awards"] = _awards(conn, year)
-    ctx["scores"] = _indicator_scores(conn, year)
-    ctx["funnel"] = funnel_data(this_year, rankings, config)
-    ctx["provinces"] = [_province_page(code, name, ctx) for code, name in names.items()]
-    ctx["field"] = field_section(conn, year, names)
-    return ctx
-
-
-# ---------------------------------------------------------------- rendering
-
-
-def _environment() -> Environment:
-    environment = Environment(loader=PackageLoader("publishing", "templates"),
-                              autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
-    environment.filters.update(pct=_pct, num=_num, signed_pct=_signed_pct)
-    return environment
-
-
-def _pct(value, digits: int = 1) -> str:
-    return "n/a" if value is None or pd.isna(value) else f"{value * 100:.{digits}f}%"
-
-
-def _signed_pct(value, digits: int = 1) -> str:
-    return "n/a" if value is None or pd.isna(value) else f"{value * 100:+.{digits}f}%"
-
-
-def _num(value, digits: int = 0) -> str:
-    return "n/a" if value is None or pd.isna(value) else f"{value:,.{digits}f}"
-
-
-def render_html(ctx: dict) -> str:
-    config = ctx["config"]
-    rankings = ctx["rankings"]
-    ranked = rankings[rankings["is_ranked"]]
-    national = ctx["monthly"]
-    trend_code = street_crime(config).code
-    chart = dict(
-        street=charts.year_over_year(national, trend_code, "Street crime per 100,000 people, each month",
-                                     "FIRs per 100,000", ctx["year"]),
-        meetings=charts.year_over_year(national, "meetings_per_100k", "Community meetings per 100,000 people",
-                                       "meetings per 100,000", ctx["year"]),
-        satisfaction=charts.year_over_year(national, "satisfaction_rate", "Survey respondents satisfied",
-                                           "% satisfied", ctx["year"], percent=True),
-        complaints=charts.year_over_year(national, "complaint_resolution_rate", "Public complaints resolved",
-                                         "% of complaints received", ctx["year"], percent=True),
-        reporting=charts.reporting_by_province(ctx["completeness"][ctx["completeness"]["year"] == ctx["year"]],
-                                               ctx["names"]),
-        intervals=charts.rank_intervals(ranked.head(40), f"The 40 best-placed units of {ctx['year']}"),
-        funnel=charts.funnel_plot(ctx["funnel"], f"Street crime against population served, {ctx['year']}"),
-    )
-    not_ranked = rankings[~rankings["is_ranked"]]
-    reasons = (not_ranked["not_ranked_reason"].str.replace(r"^reported \d+ of \d+", "reported too few of the",
-                                                           regex=True).value_counts())
-    shrink = ctx["scores"].dropna(subset=["weight_on_own_data"])
-    return _environment().get_template("annual.html").render(
-        **ctx, chart=chart, ranked=ranked, not_ranked=not_ranked, not_ranked_reasons=reasons,
-        national_awards=ctx["awards"][ctx["awards"]["award_scope"] == "national"],
-        province_awards=ctx["awards"][ctx["awards"]["award_scope"] == "province"],
-        coverage=_coverage(config, ctx["scores"], rankings, ctx["names"]),
-        shrinkage=shrink.groupby("indicator_code")["weight_on_own_data"].median().to_dict(),
-        indicator_labels={i.code: i.label for i in config.indicators},
-        run=rankings.iloc[0],
-        generated_on=(ctx["release"].cut_off.date() if ctx.get("release") else dt.date.today()).isoformat())
-
-
-def write_pdf(html: str, path: Path) -> Path:
-    from weasyprint import HTML
-
-    HTML(string=html).write_pdf(path)
-    return path
-
-
-# ---------------------------------------------------------------- rankings exports
+def export_columns(config) -> list[ExportColumn]:
+    """The rankings export, column by column; pillar columns come from spec/scoring.yaml."""
+    pillars = [ExportColumn(f"{p.name}_score", f"{p.name}_score", "number",
+                            f"{p.label} pillar score (50 = typical of the peer group; 10 = one peer standard deviation)", 1)
+               for p in config.pillars]
+    return [
+        ExportColumn("year", "year", "integer", "Calendar year scored"),
+        ExportColumn("national_rank", "national_rank", "integer",
+                     "Published national rank, by index_score as printed (1 = best); stations with the same score share it"),
+        ExportColumn("national_rank_tied", "is_tied", "boolean", "true when other stations share this national rank"),
+        ExportColumn("rank_interval_low", "rank_low", "integer", "Best plausible national rank (5th percentile of the Monte Carlo draws)"),
+        ExportColumn("rank_interval_high", "rank_high", "integer", "Worst plausible national rank (95th percentile of the draws)"),
+        ExportColumn("median_rank", "median_rank", "integer", "Median national rank over the draws"),
+        ExportColumn("province_rank", "province_rank", "integer", "Published rank within the province, by index_score (ties shared)"),
+        ExportColumn("province_rank_interval_low", "province_rank_low", "integer", "Best plausible rank in the province"),
+        ExportColumn("province_rank_interval_high", "province_rank_high", "integer", "Worst plausible rank in the province"),
+        ExportColumn("unit_code", "unit_code", "text", "Police station code (federal registry)"),
+        ExportColumn("unit_name", "unit_name", "text", "Police station name (federal registry)"),
+        ExportColumn("province_code", "province_code", "text", "Province code"),
+        ExportColumn("district_name", "district_name", "text", "District"),
+        ExportColumn("urban_rural", "urban_rural", "text", "urban or rural (federal registry)"),
+        ExportColumn("population", "population", "integer", "Population served (federal registry, last month of the year)"),
+        ExportColumn("peer_group", "peer_group", "text", "Peer group the station is compared with: urban/rural and size band"),
+        ExportColumn("index_score", "index_score", "number", "COP performance index: 50 + 10 x the weighted mean of the pillars", 1),
+        *pillars,
+        ExportColumn("national_award", "national_award", "boolean", "National award given"),
+        ExportColumn("province_award", "province_award", "boolean", "Provincial award given"),
+        ExportColumn("months_expected", "months_expected", "integer", "Months the station was expected to report"),
+        ExportColumn("months_reported", "months_reported", "integer", "Months with an accepted return"),
+        ExportColumn("is_ranked", "is_ranked", "boolean", "Ranked (enough months and every pillar with data)"),
+        ExportColumn("not_ranked_reason", "not_ranked_reason", "text", "Why the station is not ranked"),
+        ExportColumn("seed", "seed", "integer", "Random seed of the Monte Carlo draws (reproduces the intervals)"),
+        ExportColumn("draws", "draws", "integer", "Number of Monte Carlo draws"),
+        ExportColumn("config_sha256", "config_sha256", "text", "sha256 of spec/scoring.yaml as used"),
+        ExportColumn("release", "release", "text", "Published release the figures come from (empty: a draft)"),
+        ExportColumn("cut_off", "cut_off", "text", "Cut-off of the release (UTC, ISO 8601)"),
+    ]
 
 
 def safe_cell(value):
@@ -359,58 +82,159 @@ def safe_cell(value):
     return value
 
 
-def _export_rows(rankings: pd.DataFrame) -> list[list]:
-    frame = rankings[RANKING_EXPORT_COLUMNS].astype(object).where(rankings[RANKING_EXPORT_COLUMNS].notna(), None)
-    return [[safe_cell(v) for v in row] for row in frame.itertuples(index=False)]
+def _cell(value, column: ExportColumn):
+    if value is None or value is pd.NA or (isinstance(value, float) and pd.isna(value)):
+        return None
+    if column.kind == "integer":
+        return int(value)
+    if column.kind == "number":
+        return round(float(value), column.digits)
+    if column.kind == "boolean":
+        return bool(value)
+    return safe_cell(value) if column.name in TEXT_FROM_FILES else str(value)
 
 
-def write_rankings_csv(rankings: pd.DataFrame, path: Path) -> Path:
+def _export_rows(rankings: pd.DataFrame, columns: list[ExportColumn]) -> list[list]:
+    ordered = rankings.sort_values(["is_ranked", "national_rank", "point_rank", "unit_code"],
+                                   ascending=[False, True, True, True], na_position="last")
+    return [[_cell(row[c.source], c) for c in columns] for _, row in ordered.iterrows()]
+
+
+def write_rankings_csv(rankings: pd.DataFrame, path: Path, columns: list[ExportColumn]) -> Path:
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(RANKING_EXPORT_COLUMNS)
-        writer.writerows(_export_rows(rankings))
+        writer.writerow([c.name for c in columns])
+        writer.writerows(["" if v is None else ("true" if v is True else "false" if v is False else v)
+                          for v in row] for row in _export_rows(rankings, columns))
     return path
 
 
-def write_rankings_xlsx(rankings: pd.DataFrame, path: Path, year: int) -> Path:
+def write_dictionary_csv(path: Path, columns: list[ExportColumn]) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(["column", "type", "decimals", "description"])
+        writer.writerows([c.name, c.kind, "" if c.digits is None else c.digits, c.description] for c in columns)
+    return path
+
+
+def write_rankings_xlsx(rankings: pd.DataFrame, path: Path, year: int, columns: list[ExportColumn]) -> Path:
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = f"Rankings {year}"
-    sheet.append(RANKING_EXPORT_COLUMNS)
-    for row in _export_rows(rankings):
+    sheet.append([c.name for c in columns])
+    for row in _export_rows(rankings, columns):
         sheet.append(row)
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    sheet.freeze_panes = "A2"
+    for index, column in enumerate(columns, start=1):
+        if column.kind == "number":
+            for cell in sheet.iter_cols(min_col=index, max_col=index, min_row=2):
+                for item in cell:
+                    item.number_format = "0." + "0" * column.digits
+    dictionary = workbook.create_sheet("Data dictionary")
+    dictionary.append(["column", "type", "decimals", "description"])
+    for column in columns:
+        dictionary.append([column.name, column.kind, column.digits, column.description])
+    for each in (sheet, dictionary):
+        for cell in each[1]:
+            cell.font = Font(bold=True)
+        each.freeze_panes = "A2"
+    dictionary.column_dimensions["A"].width = 30
+    dictionary.column_dimensions["D"].width = 100
     workbook.save(path)
     return path
 
 
-# ---------------------------------------------------------------- the whole report
+# ---------------------------------------------------------------- rendering
+
+
+def _environment() -> Environment:
+    environment = Environment(loader=PackageLoader("publishing", "templates"),
+                              autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
+    environment.filters.update(pct=_pct, num=_num, points=_points)
+    return environment
+
+
+def _pct(value, digits: int = 1) -> str:
+    return "n/a" if value is None or pd.isna(value) else f"{value * 100:.{digits}f}%"
+
+
+def _points(value, digits: int = 1) -> str:
+    """A change of shares, already in percentage points."""
+    return "n/a" if value is None or pd.isna(value) else f"{value:+.{digits}f} pp"
+
+
+def _num(value, digits: int = 0) -> str:
+    return "n/a" if value is None or pd.isna(value) else f"{value:,.{digits}f}"
+
+
+def draw_charts(report: AnnualReport) -> None:
+    """Every chart of the report, onto the model (PNG data URIs)."""
+    config, year = report.config, report.year
+    for code in config.trend_charts:
+        indicator = config.indicator(code)
+        series = report.monthly[report.monthly["indicator_code"] == code]
+        unit = "%" if indicator.is_share else ("per 100,000 a year" if indicator.per == "population" else "per month")
+        report.charts[f"trend:{code}"] = charts.year_over_year(series, indicator.label, unit, year,
+                                                               percent=indicator.is_share)
+    report.charts["reporting"] = charts.reporting_by_province(report.completeness, report.names)
+    report.charts["intervals"] = charts.rank_intervals(report.ranked.head(40), f"The 40 best-placed stations of {year}")
+    funnel = config.indicator(config.funnel)
+    report.charts["funnel"] = charts.funnel_plot(report.funnel, f"{funnel.label}, {year}, by peer group",
+                                                 funnel.label.replace(" a year", "\na year"))
+    report.charts["correlation"] = charts.correlation_heatmap(
+        report.annex.correlation, {i.code: i.label for i in config.indicators},
+        f"Correlation between the index's indicators (peer-group z-scores, {report.annex.stations} ranked stations)")
+    for page in report.provinces:
+        page.reporting_chart = charts.province_reporting(
+            report.completeness[report.completeness["province_code"] == page.code],
+            f"{page.name}: stations reporting each month, {year}")
+        if any(c.improved is not None for c in page.changes):
+            page.changes_chart = charts.indicator_changes(page.changes, f"{page.name}: {year} against {year - 1}")
+
+
+def build_report(conn, year: int, config, release: ReleaseSource | None = None) -> AnnualReport:
+    """The whole report from the marts the connection reads (current, or a release's): model, annex, charts."""
+    report = build_model(conn, year, config, release)
+    report.rankings = report.rankings.assign(release=release.label if release else None,
+                                             cut_off=release.cut_off.isoformat() if release else None)
+    report.annex = build_annex(report.unit_scores, report.rankings, report.sensitivity, report.awards, config)
+    draw_charts(report)
+    return report
+
+
+def render_html(report: AnnualReport) -> str:
+    fields = {f.name: getattr(report, f.name) for f in dataclasses.fields(report)}
+    return _environment().get_template("annual.html").render(report=report, **fields)
+
+
+def write_pdf(html: str, path: Path) -> Path:
+    from weasyprint import HTML
+
+    HTML(string=html).write_pdf(path)
+    return path
 
 
 def write_annual_report(year: int | None, out_dir: Path, release: ReleaseSource | None = None) -> dict[str, Path]:
-    """Write the annual report (HTML and PDF) and the rankings (CSV and XLSX) for `year` (None: the
-    latest complete year) into out_dir, from the current marts, or from a published release (its year,
-    its frozen figures, its id and cut-off on every page and in every file). Returns {label: path}."""
+    """Write the annual report (HTML and PDF) and the rankings (CSV and XLSX, and the data dictionary) for
+    `year` (None: the latest complete year) into out_dir, from the current marts, or from a published release
+    (its year, its frozen figures, its id and cut-off on every page and in every file). Returns {label: path}."""
     config = load_scoring()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     with db.connect_as(TRANSFORM_ROLE) as conn:
         year = release.year if release else latest_complete_year(conn) if year is None else year
         read_release(conn, release) if release else read_current(conn)
-        ctx = build_context(conn, year, config)
-        ctx["release"] = release
-        ctx["rankings"] = ctx["rankings"].assign(release=release.label if release else None,
-                                                 cut_off=release.cut_off.isoformat() if release else None)
-    html = render_html(ctx)
+        report = build_report(conn, year, config, release)
+    html = render_html(report)
     stem = out_dir / f"cop-annual-report-{year}"
     html_path = stem.with_suffix(".html")
     html_path.write_text(html, encoding="utf-8")
+    columns = export_columns(config)
     return {"annual report (HTML)": html_path,
             "annual report (PDF)": write_pdf(html, stem.with_suffix(".pdf")),
-            "rankings (CSV)": write_rankings_csv(ctx["rankings"], out_dir / f"cop-rankings-{year}.csv"),
-            "rankings (XLSX)": write_rankings_xlsx(ctx["rankings"], out_dir / f"cop-rankings-{year}.xlsx", year)}
+            "rankings (CSV)": write_rankings_csv(report.rankings, out_dir / f"cop-rankings-{year}.csv", columns),
+            "rankings data dictionary (CSV)": write_dictionary_csv(out_dir / f"cop-rankings-{year}-dictionary.csv",
+                                                                   columns),
+            "rankings (XLSX)": write_rankings_xlsx(report.rankings, out_dir / f"cop-rankings-{year}.xlsx", year, columns)}

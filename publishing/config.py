@@ -7,6 +7,7 @@ column in the rankings.
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -19,6 +20,8 @@ SCORING_PATH = SPEC_DIR / "scoring.yaml"
 KINDS = {"rate", "proportion", "trend"}
 EXPOSURES = {"population", "officers", "unit_month"}
 DIRECTIONS = {"higher", "lower"}
+CONTEXT = "context"                 # the pillar of indicators published beside the index, never scored
+NOT_COLLECTED = {"typical", "renormalise"}
 INDICATOR_KEYS = {"code", "pillar", "label", "kind", "direction", "weight", "numerator", "denominator", "per",
                   "stock", "level_label"}
 
@@ -46,7 +49,12 @@ class Indicator:
 
     @property
     def sign(self) -> int:
-        return 1 if self.direction == "higher" else -1
+        return {"higher": 1, "lower": -1}.get(self.direction, 0)
+
+    @property
+    def is_share(self) -> bool:
+        """A proportion: its changes are percentage points, not relative percentages."""
+        return self.kind == "proportion"
 
     def level(self) -> "Indicator":
         """The level a trend follows (a rate, e.g. street crime per 100,000 a year); itself otherwise."""
@@ -71,7 +79,15 @@ class SizeBand:
 class Award:
     scope: str
     label: str
-    worst_rank_at_most: int
+    top_share: float                # the interval must lie within this share of the field's ranked units
+
+    def cut_off(self, units_ranked: int) -> int:
+        """The worst plausible rank that still earns the award in a field of `units_ranked` units."""
+        return max(1, math.floor(self.top_share * units_ranked))
+
+    def rule(self, field: str) -> str:
+        return (f"90% rank interval within the top {self.top_share:.0%} of the stations ranked {field} "
+                f"(at least the top 1)")
 
 
 @dataclass(frozen=True)
@@ -82,6 +98,8 @@ class ScoringConfig:
     size_bands: tuple[SizeBand, ...]
     pillars: tuple[Pillar, ...]
     indicators: tuple[Indicator, ...]
+    context: tuple[Indicator, ...]   # published beside the index, not scored (recorded crime)
+    not_collected: str               # typical (z = 0 at full weight) | renormalise (the pillar's others stand in)
     clip: float
     score_centre: float
     score_spread: float
@@ -90,6 +108,8 @@ class ScoringConfig:
     weight_concentration: float
     interval: float
     awards: dict[str, Award]
+    trend_charts: tuple[str, ...]    # indicator codes the report charts month by month
+    funnel: str                      # the indicator of the funnel plot (a rate per population)
     sha256: str
     text: str
 
@@ -98,8 +118,11 @@ class ScoringConfig:
 
     @property
     def fields(self) -> list[str]:
-        """Every national field the index reads, in first-use order."""
-        return list(dict.fromkeys(f for i in self.indicators for f in i.fields))
+        """Every national field the index and its context read, in first-use order."""
+        return list(dict.fromkeys(f for i in (*self.indicators, *self.context) for f in i.fields))
+
+    def indicator(self, code: str) -> Indicator:
+        return next(i for i in (*self.indicators, *self.context) if i.code == code)
 
 
 def _as_tuple(value) -> tuple[str, ...]:
@@ -118,7 +141,9 @@ def _indicator(raw: dict, pillars: set[str], form_fields: set[str]) -> Indicator
         problems.append(f"unknown pillar '{indicator.pillar}'")
     if indicator.kind not in KINDS:
         problems.append(f"kind must be one of {sorted(KINDS)}")
-    if indicator.direction not in DIRECTIONS:
+    if indicator.pillar == CONTEXT and indicator.direction != "neutral":
+        problems.append("a context indicator is not scored: its direction must be neutral")
+    if indicator.pillar != CONTEXT and indicator.direction not in DIRECTIONS:
         problems.append("direction must be higher or lower")
     if indicator.kind == "proportion" and not indicator.denominator:
         problems.append("a proportion needs a denominator")
@@ -136,33 +161,48 @@ def _indicator(raw: dict, pillars: set[str], form_fields: set[str]) -> Indicator
     return indicator
 
 
+def _award(scope: str, raw: dict) -> Award:
+    share = float(raw["top_share"])
+    if not 0 < share < 1:
+        raise SpecError(f"{SCORING_PATH.name}, award {scope}: top_share must be between 0 and 1")
+    return Award(scope, raw["label"], share)
+
+
 def parse_scoring(text: str) -> ScoringConfig:
     raw = yaml.safe_load(text)
     form_fields = set(load_form().field_names)
     pillars = tuple(Pillar(p["name"], p["label"], float(p["weight"])) for p in raw["pillars"])
     indicators = tuple(_indicator(i, {p.name for p in pillars}, form_fields) for i in raw["indicators"])
+    context = tuple(_indicator(i, {CONTEXT}, form_fields) for i in raw.get("context", []))
     empty = [p.name for p in pillars if not any(i.pillar == p.name for i in indicators)]
     if empty:
         raise SpecError(f"{SCORING_PATH.name}: pillars without indicators: {', '.join(empty)}")
-    if len({i.code for i in indicators}) != len(indicators):
+    if len({i.code for i in (*indicators, *context)}) != len(indicators) + len(context):
         raise SpecError(f"{SCORING_PATH.name}: indicator codes must be unique")
+    known = {i.code for i in (*indicators, *context)}
+    charted = [*raw["report"]["trend_charts"], raw["report"]["funnel"]]
+    if unknown := [code for code in charted if code not in known]:
+        raise SpecError(f"{SCORING_PATH.name}, report: unknown indicators {', '.join(unknown)}")
     bands = tuple(SizeBand(b["name"], b.get("below")) for b in raw["peer_groups"]["size_bands"])
     if bands[-1].below is not None:
         raise SpecError(f"{SCORING_PATH.name}: the last size band must have no upper bound")
     uncertainty, normalisation = raw["uncertainty"], raw["normalisation"]
+    not_collected = normalisation.get("not_collected", "renormalise")
+    if not_collected not in NOT_COLLECTED:
+        raise SpecError(f"{SCORING_PATH.name}: normalisation.not_collected must be one of {sorted(NOT_COLLECTED)}")
     return ScoringConfig(
         version=int(raw["version"]),
         min_months_reported=int(raw["eligibility"]["min_months_reported"]),
         min_months_previous_year=int(raw["eligibility"]["min_months_previous_year"]),
-        size_bands=bands, pillars=pillars, indicators=indicators,
+        size_bands=bands, pillars=pillars, indicators=indicators, context=context, not_collected=not_collected,
         clip=float(normalisation["clip"]),
         score_centre=float(normalisation["score_scale"]["centre"]),
         score_spread=float(normalisation["score_scale"]["spread"]),
         draws=int(uncertainty["draws"]), seed=int(uncertainty["seed"]),
         weight_concentration=float(uncertainty["weight_concentration"]),
         interval=float(uncertainty["interval"]),
-        awards={scope: Award(scope, a["label"], int(a["worst_rank_at_most"]))
-                for scope, a in raw["awards"].items()},
+        awards={scope: _award(scope, a) for scope, a in raw["awards"].items()},
+        trend_charts=tuple(raw["report"]["trend_charts"]), funnel=raw["report"]["funnel"],
         sha256=hashlib.sha256(text.encode()).hexdigest(), text=text)
 
 

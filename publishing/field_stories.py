@@ -7,6 +7,7 @@ most recent first. Texts are handed to the template as they are: it escapes them
 """
 from __future__ import annotations
 
+import datetime as dt
 import unicodedata
 from dataclasses import dataclass
 
@@ -46,12 +47,28 @@ class HarmRow:
     current: float | None
 
 
-def field_section(conn: psycopg.Connection, year: int, names: dict[str, str]) -> dict:
-    """The template's `field` context: harm and recovery figures, and each province's publishable stories."""
+@dataclass(frozen=True)
+class ProvinceStories:
+    code: str
+    name: str
+    stories: dict[str, list[Story]]   # kind -> the stories printed
+
+
+@dataclass(frozen=True)
+class FieldSection:
+    """The report's pages "Safety: harm and recovery" and "From the field"."""
+    harm: list[HarmRow]
+    stories: list[ProvinceStories]
+    kinds: list[tuple[str, str]]      # (narrative kind, its label), in the order printed
+    v2_start: dt.date                 # the first month form v2 collects these figures and stories
+
+
+def field_section(conn: psycopg.Connection, year: int, names: dict[str, str]) -> FieldSection:
+    """Harm and recovery figures, and each province's publishable stories."""
     form = load_form()
     labels = {n.name: n.label for n in form.narratives}
-    return dict(harm=harm_and_recovery(conn, year), stories=publishable_stories(conn, year, names),
-                kinds=[(kind, labels[kind]) for kind in STORIES_PER_KIND], v2_start=form.versions[-1].start)
+    return FieldSection(harm=harm_and_recovery(conn, year), stories=publishable_stories(conn, year, names),
+                        kinds=[(kind, labels[kind]) for kind in STORIES_PER_KIND], v2_start=form.versions[-1].start)
 
 
 def harm_and_recovery(conn: psycopg.Connection, year: int) -> list[HarmRow]:
@@ -78,8 +95,8 @@ def harm_and_recovery(conn: psycopg.Connection, year: int) -> list[HarmRow]:
     return rows
 
 
-def publishable_stories(conn: psycopg.Connection, year: int, names: dict[str, str]) -> list[dict]:
-    """[{code, name, stories: {kind: [Story]}}] for the provinces with at least one publishable story."""
+def publishable_stories(conn: psycopg.Connection, year: int, names: dict[str, str]) -> list[ProvinceStories]:
+    """The provinces with at least one publishable story, each with its stories by kind."""
     rows = conn.execute("""
         select n.province_code, to_char(n.month, 'Mon YYYY'), coalesce(u.unit_name, n.unit_code),
                n.narrative_code, n.text,
@@ -95,5 +112,4 @@ def publishable_stories(conn: psycopg.Connection, year: int, names: dict[str, st
         if place <= STORIES_PER_KIND.get(kind, 0) and (province, text) not in printed:
             printed.add((province, text))
             by_province.setdefault(province, {}).setdefault(kind, []).append(Story(month, unit_name, kind, text))
-    return [dict(code=code, name=names.get(code, code), stories=by_province[code])
-            for code in names if code in by_province]
+    return [ProvinceStories(code, names.get(code, code), by_province[code]) for code in names if code in by_province]

@@ -14,6 +14,8 @@ from psycopg import sql
 from cop import db
 from cop.security import TRANSFORM_ROLE
 from publishing.config import ScoringConfig, load_scoring
+from publishing.levels import LEVEL_COLUMNS as LEVEL_FRAME_COLUMNS
+from publishing.levels import indicator_levels
 from publishing.scoring import YearScores, score_year
 from publishing.source import read_current
 
@@ -29,7 +31,10 @@ SCORE_COLUMNS = [
     "year", "unit_code", "province_code", "peer_group", "indicator_code", "indicator_label", "pillar", "direction",
     "months_used", "numerator", "exposure", "raw_value", "shrunk_value", "previous_value", "weight_on_own_data", "z_score"]
 AWARD_COLUMNS = ["year", "award_scope", "province_code", "unit_code", "award", "median_rank", "rank_low",
-                 "rank_high", "rule"]
+                 "rank_high", "rule", "status", "withheld_reason"]
+LEVEL_COLUMNS = ["year", *LEVEL_FRAME_COLUMNS]
+SCENARIO_COLUMNS = ["year", "scenario", "scenario_label", "unit_code", "province_code", "index_score", "national_rank",
+                    "province_rank", "national_cut_off", "province_cut_off"]
 
 
 class RankingError(RuntimeError):
@@ -118,7 +123,7 @@ def _copy(conn: psycopg.Connection, table: str, run_id: int, frame: pd.DataFrame
 
 
 def store(conn: psycopg.Connection, year: int, result: YearScores, config: ScoringConfig, seed: int,
-          draws: int) -> RankingRun:
+          draws: int, levels: pd.DataFrame) -> RankingRun:
     """Record the run with its scores, rankings and awards, in one transaction. Earlier runs stay (a
     release cites its run); the score marts show the latest run of each year."""
     rankings = result.rankings.assign(year=year)
@@ -131,20 +136,36 @@ def store(conn: psycopg.Connection, year: int, result: YearScores, config: Scori
         _copy(conn, "unit_rankings", run_id, rankings, RANKING_COLUMNS)
         _copy(conn, "unit_indicator_scores", run_id, result.indicator_scores.assign(year=year), SCORE_COLUMNS)
         _copy(conn, "awards", run_id, result.awards.assign(year=year), AWARD_COLUMNS)
+        _copy(conn, "scenario_ranks", run_id, result.scenarios.assign(year=year), SCENARIO_COLUMNS)
+        _copy(conn, "indicator_levels", run_id, levels.assign(year=year), LEVEL_COLUMNS)
     return RankingRun(run_id, year, seed, draws, len(rankings), int(rankings["is_ranked"].sum()),
-                      len(result.awards))
+                      int((result.awards["status"] == "awarded").sum()))
 
 
 # ---------------------------------------------------------------- the whole refresh
 
 
+def integrity_holds(conn: psycopg.Connection, year: int) -> dict[str, str]:
+    """Units whose year has a serious recording-integrity flag (marts.rpt_integrity_flags_unit_year,
+    is_serious), with the flags and their evidence: an award they qualify for is held back."""
+    rows = conn.execute("""
+        select unit_code, string_agg(flag || ' (' || months_flagged || ' month' ||
+                                     case when months_flagged > 1 then 's' else '' end || '): ' || evidence,
+                                     '; ' order by flag)
+        from rpt_integrity_flags_unit_year where year = %s and is_serious
+        group by unit_code""", (year,)).fetchall()
+    return dict(rows)
+
+
 def compute_rankings(conn: psycopg.Connection, year: int, config: ScoringConfig, seed: int | None = None,
-                     draws: int | None = None) -> YearScores:
+                     draws: int | None = None) -> tuple[YearScores, pd.DataFrame]:
+    """The year's scores, ranks and awards, and the indicator levels of the year and the one before."""
     units = units_of_year(conn, year)
     if units.empty:
         raise RankingError(f"no unit was expected to report in {year}")
-    return score_year(unit_months(conn, year, config.fields), unit_months(conn, year - 1, config.fields),
-                      units, config, seed=seed, draws=draws)
+    this_year, last_year = unit_months(conn, year, config.fields), unit_months(conn, year - 1, config.fields)
+    scores = score_year(this_year, last_year, units, config, seed=seed, draws=draws, holds=integrity_holds(conn, year))
+    return scores, indicator_levels(this_year, last_year, config)
 
 
 def refresh_rankings(year: int | None = None, seed: int | None = None, draws: int | None = None,
@@ -158,7 +179,8 @@ def refresh_rankings(year: int | None = None, seed: int | None = None, draws: in
     with db.connect_as(TRANSFORM_ROLE, autocommit=True) as conn:
         read_current(conn)
         year = latest_complete_year(conn) if year is None else year
-        run = store(conn, year, compute_rankings(conn, year, config, seed, draws), config, seed, draws)
+        scores, levels = compute_rankings(conn, year, config, seed, draws)
+        run = store(conn, year, scores, config, seed, draws, levels)
     if build_marts:
         build_score_marts()
     return run

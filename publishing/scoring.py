@@ -11,7 +11,7 @@ The steps follow the OECD/JRC handbook on composite indicators:
 4. aggregation: weighted mean of the indicators of each pillar, weighted mean of the pillars;
 5. uncertainty: Monte Carlo over the posterior of every rate (the count noise) and over the weights
    (Dirichlet around the nominal ones) gives each unit a median rank and a rank interval;
-6. awards only where the whole interval lies in the top.
+6. awards only where the whole interval lies in the top share of the field, and the year is clean.
 
 Inputs:
 - `months`: one row per unit-month reported (latest accepted return): unit_code, month, population
@@ -268,9 +268,19 @@ def composite(z: dict[str, np.ndarray], config: ScoringConfig, indicator_weights
     pillars = {}
     for pillar in config.pillars:
         members = config.pillar_indicators(pillar.name)
-        pillars[pillar.name] = weighted_mean([z[i.code] for i in members],
-                                             np.stack([indicator_weights[i.code] for i in members]))
+        parts = [z[i.code] for i in members]
+        if config.not_collected == "typical":
+            parts = typical_where_missing(parts)
+        pillars[pillar.name] = weighted_mean(parts, np.stack([indicator_weights[i.code] for i in members]))
     return pillars, weighted_mean(list(pillars.values()), pillar_weights)
+
+
+def typical_where_missing(parts: list[np.ndarray]) -> list[np.ndarray]:
+    """A unit with data for some of a pillar's indicators counts as typical (z = 0) on the others, at
+    their full weight, rather than letting the indicators it has stand in for them. A unit with none
+    keeps NaN: the pillar is missing."""
+    some = ~np.all(np.isnan(np.stack(parts)), axis=0)
+    return [np.where(np.isnan(part) & some, 0.0, part) for part in parts]
 
 
 def nominal_weights(config: ScoringConfig, draws: int = 1) -> tuple[dict[str, np.ndarray], np.ndarray]:
@@ -320,12 +330,17 @@ def rank_summary(ranks: np.ndarray, interval: float) -> pd.DataFrame:
 class YearScores:
     rankings: pd.DataFrame          # one row per unit expected in the year
     indicator_scores: pd.DataFrame  # one row per unit x indicator with evidence
-    awards: pd.DataFrame            # one row per award given
+    awards: pd.DataFrame            # one row per unit qualifying for an award (awarded or withheld)
+    scenarios: pd.DataFrame         # one row per sensitivity scenario x ranked unit (publishing.sensitivity)
 
 
 def score_year(months: pd.DataFrame, previous_months: pd.DataFrame, units: pd.DataFrame,
-               config: ScoringConfig, seed: int | None = None, draws: int | None = None) -> YearScores:
-    """Score, rank and award the units of one year. Same inputs and seed, same result."""
+               config: ScoringConfig, seed: int | None = None, draws: int | None = None,
+               holds: dict[str, str] | None = None) -> YearScores:
+    """Score, rank and award the units of one year. Same inputs and seed, same result. holds: units
+    whose year has a serious recording-integrity flag, with the evidence; they are ranked but not
+    awarded."""
+    holds = holds or {}
     seed = config.seed if seed is None else seed
     draws = config.draws if draws is None else draws
     units = units.set_index("unit_code", drop=False).sort_index()
@@ -353,12 +368,15 @@ def score_year(months: pd.DataFrame, previous_months: pd.DataFrame, units: pd.Da
     rankings = rankings.join(national).join(provincial)
     rank_columns = [*national.columns, *provincial.columns]
     rankings[rank_columns] = rankings[rank_columns].astype("Int64")   # unranked units: <NA>, not a float
-    rankings = _award_flags(rankings, config)
+    rankings = _award_flags(rankings, config, holds)
     rankings["seed"], rankings["draws"] = seed, draws
     rankings = rankings.reset_index(drop=True).sort_values(["median_rank", "point_rank", "unit_code"],
                                                            na_position="last")
     scores = _indicator_frame(models, units, groups, point_z, config)
-    return YearScores(rankings.reset_index(drop=True), scores, _awards_frame(rankings, config))
+    from publishing.sensitivity import scenario_ranks   # it builds on this module's steps
+
+    return YearScores(rankings.reset_index(drop=True), scores, _awards_frame(rankings, config, holds),
+                      scenario_ranks(models, units, groups, ranked, config))
 
 
 def _z_scores(values: dict[str, np.ndarray], groups: np.ndarray, reference: np.ndarray,
@@ -410,29 +428,51 @@ def _monte_carlo(models: list[IndicatorModel], units: pd.DataFrame, groups: pd.S
     return summary, by_province.add_prefix("province_")
 
 
-def _award_flags(rankings: pd.DataFrame, config: ScoringConfig) -> pd.DataFrame:
-    rankings["national_award"] = rankings["rank_high"] <= config.awards["national"].worst_rank_at_most
-    rankings["province_award"] = (rankings["province_rank_high"]
-                                  <= config.awards["province"].worst_rank_at_most)
-    for column in ("national_award", "province_award"):
-        rankings[column] = rankings[column].fillna(False).astype(bool)
+def award_cut_offs(rankings: pd.DataFrame, config: ScoringConfig) -> pd.DataFrame:
+    """Per unit, the worst plausible rank that earns each award in its field: a share of the units
+    ranked nationally, or in its province (spec/scoring.yaml, awards)."""
+    ranked = rankings["is_ranked"].astype(bool)
+    in_province = ranked.groupby(rankings["province_code"]).transform("sum")
+    return pd.DataFrame({"national": config.awards["national"].cut_off(int(ranked.sum())),
+                         "province": in_province.map(config.awards["province"].cut_off)}, index=rankings.index)
+
+
+def _qualifies(rankings: pd.DataFrame, config: ScoringConfig) -> pd.DataFrame:
+    cut_offs = award_cut_offs(rankings, config)
+    return pd.DataFrame({"national": (rankings["rank_high"] <= cut_offs["national"]).fillna(False).astype(bool),
+                         "province": (rankings["province_rank_high"] <= cut_offs["province"])
+                         .fillna(False).astype(bool)}, index=rankings.index)
+
+
+def _award_flags(rankings: pd.DataFrame, config: ScoringConfig, holds: dict[str, str]) -> pd.DataFrame:
+    """An award for every unit that qualifies, unless a serious integrity flag holds it back."""
+    qualifies = _qualifies(rankings, config)
+    clean = ~rankings["unit_code"].isin(holds)
+    rankings["national_award"] = qualifies["national"] & clean
+    rankings["province_award"] = qualifies["province"] & clean
     return rankings
 
 
-def _awards_frame(rankings: pd.DataFrame, config: ScoringConfig) -> pd.DataFrame:
+def _awards_frame(rankings: pd.DataFrame, config: ScoringConfig, holds: dict[str, str]) -> pd.DataFrame:
+    """One row per unit that qualifies for an award: awarded, or withheld with the integrity evidence."""
+    qualifies = _qualifies(rankings, config)
     rows = []
-    for scope, prefix in (("national", ""), ("province", "province_")):
+    for scope, prefix, field in (("national", "", "nationally"), ("province", "province_", "in the province")):
         award = config.awards[scope]
-        winners = rankings[rankings[f"{scope}_award"]].sort_values([f"{prefix}median_rank", "point_rank"])
+        winners = rankings[qualifies[scope]].sort_values([f"{prefix}median_rank", "point_rank"])
         for _, unit in winners.iterrows():
+            held = holds.get(unit["unit_code"])
             rows.append({"award_scope": scope, "province_code": unit["province_code"],
                          "unit_code": unit["unit_code"], "award": award.label,
                          "median_rank": int(unit[f"{prefix}median_rank"]),
                          "rank_low": int(unit[f"{prefix}rank_low"]), "rank_high": int(unit[f"{prefix}rank_high"]),
-                         "rule": f"90% rank interval entirely within the top {award.worst_rank_at_most} "
-                                 f"({'nationally' if scope == 'national' else 'in the province'})"})
-    columns = ["award_scope", "province_code", "unit_code", "award", "median_rank", "rank_low", "rank_high", "rule"]
-    return pd.DataFrame(rows, columns=columns)
+                         "rule": award.rule(field), "status": "withheld" if held else "awarded",
+                         "withheld_reason": held})
+    return pd.DataFrame(rows, columns=AWARD_FRAME_COLUMNS)
+
+
+AWARD_FRAME_COLUMNS = ["award_scope", "province_code", "unit_code", "award", "median_rank", "rank_low", "rank_high",
+                       "rule", "status", "withheld_reason"]
 
 
 def _indicator_frame(models, units, groups, point_z, config) -> pd.DataFrame:

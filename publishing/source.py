@@ -17,17 +17,20 @@ from psycopg import sql
 _MONTHS = "month >= make_date(%(year)s - 1, 1, 1) and month < make_date(%(year)s + 1, 1, 1)"
 REPORT_TABLES: dict[str, str | None] = {
     "dim_province": None,
-    "dim_district": None,
     "dim_unit": None,
     "fct_unit_month": _MONTHS,
     "fct_unit_month_narrative": "month >= make_date(%(year)s, 1, 1) and month < make_date(%(year)s + 1, 1, 1)",
     "rpt_reporting_completeness": _MONTHS,
+    "rpt_province_reporting_year": "year in (%(year)s - 1, %(year)s)",
     "rpt_submission_history": _MONTHS,
     "rpt_submission_rule_counts": _MONTHS,
     "rpt_unit_reporting_year": "year in (%(year)s - 1, %(year)s)",
+    "rpt_integrity_flags_unit_year": "year = %(year)s",
     "rpt_unit_scores": "year = %(year)s",
     "rpt_unit_rankings": "year = %(year)s",
     "rpt_awards": "year = %(year)s",
+    "rpt_indicator_levels": "year = %(year)s",
+    "rpt_rank_sensitivity": "year = %(year)s",
 }
 
 

@@ -16,7 +16,7 @@ from cop import db
 from hub import backup
 from cop.build import build
 from hub.generate import generate_returns, read_manifest, submit_generated
-from publishing.annual import build_context, render_html, write_rankings_csv
+from publishing.annual import build_report, export_columns, render_html, write_rankings_csv
 from publishing.config import load_scoring
 from publishing.rankings import refresh_rankings
 from publishing.source import read_current
@@ -50,14 +50,14 @@ def latest_report(year: int, out) -> dict[str, str]:
     """The year's rankings refreshed, then the annual report's HTML (the source of its PDF) and the rankings
     CSV, with the ranking run's own id masked."""
     refresh_rankings(year=year)
+    config = load_scoring()
     with db.connect() as conn:
         read_current(conn)
-        context = build_context(conn, year, load_scoring())
-    context["release"] = None  # a draft from the current marts, as `cop report` writes it
-    context["rankings"] = context["rankings"].assign(release=None, cut_off=None)
-    html = re.sub(r"run \d+", "run <id>", render_html(context))
+        report = build_report(conn, year, config)   # a draft from the current marts, as `cop report` writes it
+    html = re.sub(r"run \d+", "run <id>", render_html(report))
     out.mkdir(parents=True, exist_ok=True)
-    return {"html": html, "rankings": write_rankings_csv(context["rankings"], out / "rankings.csv").read_text("utf-8")}
+    csv = write_rankings_csv(report.rankings, out / "rankings.csv", export_columns(config))
+    return {"html": html, "rankings": csv.read_text("utf-8")}
 
 
 def landing_files(home) -> set[str]:

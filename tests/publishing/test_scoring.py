@@ -68,9 +68,26 @@ def test_normalisation_is_within_the_peer_group_and_keeps_missing_missing():
 
 def test_direction_comes_from_the_config():
     by_code = {i.code: i for i in CONFIG.indicators}
-    assert by_code["street_crime_trend"].sign == -1
     assert by_code["police_conduct_complaint_share"].sign == -1
     assert by_code["satisfaction_rate"].sign == 1
+    assert all(i.sign == 0 for i in CONFIG.context)
+
+
+def test_recorded_crime_is_context_never_score():
+    """A falling FIR count must not raise a score: no indicator of the index reads a crime field."""
+    from cop.spec import load_form
+
+    crime = {f.name for f in load_form().fields if f.group == "crime"}
+    assert crime and not crime & {f for i in CONFIG.indicators for f in i.fields}
+    assert crime & {f for i in CONFIG.context for f in i.fields}
+
+
+def test_a_fall_in_recorded_crime_changes_no_score():
+    this_year, last_year, units = scenario()
+    falling = this_year.assign(street_crime_reported=this_year["street_crime_reported"] * 0.3)
+    before = score_year(this_year, last_year, units, CONFIG, draws=20).rankings.set_index("unit_code")
+    after = score_year(falling, last_year, units, CONFIG, draws=20).rankings.set_index("unit_code")
+    pd.testing.assert_series_equal(before["index_score"], after["index_score"])
 
 
 def test_shrinkage_pulls_a_tiny_unit_toward_its_peer_mean_and_barely_moves_a_large_one():
@@ -157,6 +174,11 @@ def test_a_field_not_collected_is_missing_not_zero():
     assert not ((scores["unit_code"] == "SD-KHE-003") & (scores["indicator_code"] == "satisfaction_rate")).any()
     row = result.rankings.set_index("unit_code").loc["SD-KHE-003"]
     assert row["is_ranked"] and not np.isnan(row["outcomes_score"])
+    # Not collected counts as typical (z = 0) at its full weight: the other indicator does not stand in for it.
+    conduct = scores[(scores["unit_code"] == "SD-KHE-003") & (scores["indicator_code"] == "police_conduct_complaint_share")]
+    weights = {i.code: i.weight for i in CONFIG.pillar_indicators("outcomes")}
+    expected = conduct["z_score"].iloc[0] * weights["police_conduct_complaint_share"] / sum(weights.values())
+    assert row["outcomes_score"] == pytest.approx(CONFIG.score_centre + CONFIG.score_spread * expected)
 
 
 def test_a_unit_without_a_whole_pillar_is_not_ranked():
@@ -179,14 +201,72 @@ def test_the_same_seed_gives_the_same_ranks():
 
 
 def test_awards_only_for_units_clearly_at_the_top():
-    this_year, last_year, units = scenario(n=10)
+    this_year, last_year, units = scenario(n=30)
     result = score_year(this_year, last_year, units, CONFIG, draws=200)
-    rule = CONFIG.awards["province"].worst_rank_at_most
+    cut_off = CONFIG.awards["province"].cut_off(30)
+    assert cut_off == 3
     awarded = result.rankings[result.rankings["province_award"]]
-    assert (awarded["province_rank_high"] <= rule).all()
+    assert (awarded["province_rank_high"] <= cut_off).all()
     others = result.rankings[~result.rankings["province_award"] & result.rankings["is_ranked"]]
-    assert (others["province_rank_high"] > rule).all()
+    assert (others["province_rank_high"] > cut_off).all()
     assert set(result.awards.loc[result.awards["award_scope"] == "province", "unit_code"]) == set(awarded["unit_code"])
+
+
+@pytest.mark.parametrize("province", ["IC", "GB", "AJ", "BA", "KP", "SD", "PB"])
+def test_the_award_cut_off_is_the_same_share_of_every_province(province):
+    """From the smallest field (Islamabad, 27 stations) to the largest (Punjab, 703): the interval must lie
+    within the same share of the province, never a fixed number of places."""
+    import datetime as dt
+
+    from cop.registry import load_registry
+
+    stations = len(load_registry().units_open(province, dt.date(2025, 6, 1)))
+    award = CONFIG.awards["province"]
+    rankings = pd.DataFrame({"province_code": province, "is_ranked": True, "unit_code": range(stations)})
+    cut_off = int(award_cut_offs_of(rankings)["province"].iloc[0])
+    assert cut_off == max(1, int(award.top_share * stations))
+    assert cut_off / stations <= award.top_share or cut_off == 1
+    assert (cut_off + 1) / stations > award.top_share
+
+
+def award_cut_offs_of(rankings: pd.DataFrame) -> pd.DataFrame:
+    from publishing.scoring import award_cut_offs
+
+    return award_cut_offs(rankings, CONFIG)
+
+
+STAR = dict(community_meetings_held=200, neighbourhood_watch_groups_active=60, liaison_committee_meetings=60,
+            open_courts_held=60, youth_and_school_events=60, awareness_campaigns=60, disputes_resolved=10,
+            problems_identified=30, problems_resolved=30, complaints_resolved=20, officers_trained_cop=90,
+            cop_training_hours=900, female_officers_posted=30, community_liaison_officers=20, survey_satisfied=70,
+            complaints_against_police=0)
+
+
+def test_a_serious_integrity_flag_holds_back_the_award_and_says_why():
+    this_year, last_year, units = scenario(n=30)
+    winner = "SD-KHE-029"
+    star = this_year["unit_code"] == winner
+    this_year.loc[star, list(STAR)] = list(STAR.values())
+    clean = score_year(this_year, last_year, units, CONFIG, draws=200)
+    assert set(clean.awards.loc[clean.awards["award_scope"] == "province", "unit_code"]) == {winner}
+    evidence = "fir_collapse (2 months): 2025-03: FIRs 4 against a median of 31 while complaints held at 40"
+    held = score_year(this_year, last_year, units, CONFIG, draws=200, holds={winner: evidence})
+    row = held.rankings.set_index("unit_code").loc[winner]
+    assert row["is_ranked"] and not row["province_award"] and not row["national_award"]
+    withheld = held.awards[held.awards["unit_code"] == winner]
+    assert set(withheld["status"]) == {"withheld"} and set(withheld["withheld_reason"]) == {evidence}
+    others = held.awards[held.awards["unit_code"] != winner]
+    assert (others["status"] == "awarded").all()
+
+
+def test_the_sensitivity_scenarios_rank_every_ranked_unit_and_the_published_one_is_the_score_order():
+    this_year, last_year, units = scenario(n=12)
+    result = score_year(this_year, last_year, units, CONFIG, draws=20)
+    scenarios = result.scenarios
+    ranked = result.rankings[result.rankings["is_ranked"]]
+    assert scenarios.groupby("scenario").size().eq(len(ranked)).all() and scenarios["scenario"].nunique() >= 7
+    published = scenarios[scenarios["scenario"] == "published"].set_index("unit_code")["national_rank"]
+    assert (published.reindex(ranked["unit_code"]).to_numpy() == ranked["point_rank"].to_numpy()).all()
 
 
 def test_identical_units_share_their_rank():

@@ -1,4 +1,5 @@
--- The awards of each year's latest scoring run, with the rank as published (ties explicit).
+-- The awards of each year's latest scoring run: every unit that qualified, awarded or withheld (a serious
+-- recording-integrity flag, with its evidence), with its published rank (ties explicit) and rank interval.
 select
     a.year::integer as year,
     a.award_scope::text as award_scope,
@@ -12,7 +13,10 @@ select
     a.rank_high::integer as rank_high,
     (case when a.award_scope = 'national' then r.rank_label else r.province_rank_label end)::text as rank_label,
     r.index_score::numeric as index_score,
+    (case when a.award_scope = 'national' then r.national_rank else r.province_rank end)::integer as rank,
     a.rule::text as rule,
+    a.status::text as status,
+    a.withheld_reason::text as withheld_reason,
     a.run_id::bigint as run_id,
     r.seed::bigint as seed
 from {{ source('scores', 'awards') }} as a
