@@ -17,7 +17,6 @@ ACCENT = "#1b7f5b"
 MUTED = "#9aa5b1"
 WARN = "#c0392b"
 LATE = "#e0a030"
-PALETTE = ["#1b7f5b", "#1f77b4", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#ff7f0e"]
 DPI = 130
 
 plt.rcParams.update({"font.size": 8.5, "axes.titlesize": 9.5, "axes.titleweight": "bold",
