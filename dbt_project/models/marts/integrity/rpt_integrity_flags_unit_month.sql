@@ -18,7 +18,7 @@
 
 with values_ as (
     select f.province_code, f.unit_code, f.month, f.indicator_code, f.value, i.indicator_group,
-           i.value_type = 'count' as is_count
+           i.value_type = 'count' as is_count, i.first_version = 1 as is_since_form_v1
     from {{ ref('fct_unit_month_indicator') }} as f
     inner join {{ ref('dim_indicator') }} as i on i.indicator_code = f.indicator_code
     where f.value is not null
@@ -27,7 +27,8 @@ with values_ as (
 unit_months as (
     select
         province_code, unit_code, month,
-        coalesce(sum(value) filter (where indicator_group = '{{ crime_group }}'), 0) as firs,
+        -- the crime figures collected since form v1, so that FIRs mean the same before and after v2
+        coalesce(sum(value) filter (where indicator_group = '{{ crime_group }}' and is_since_form_v1), 0) as firs,
         max(value) filter (where indicator_code = '{{ complaints }}') as complaints,
         count(*) as figures,
         count(*) filter (where value <> 0) as nonzero,
