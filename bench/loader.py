@@ -21,7 +21,7 @@ from bench.common import Samples, console, median, ratio, sqlalchemy_engine, sto
 from cop import db
 from cop.period import parse_period
 from cop.registry import load_registry
-from cop.spec import load_amendment, load_form
+from cop.spec import form_for, load_amendment
 from loaders.history import History
 from loaders.load import load_rows
 from loaders.reading import read_table
@@ -59,7 +59,7 @@ def measure_loader(samples: Samples, months: int = 4, repeats: int = 3) -> dict:
 
 
 def _checked(content: bytes, month: dt.date) -> CheckedReturn:
-    amendment, form = load_amendment(PROVINCE), load_form()
+    amendment, form = load_amendment(PROVINCE), form_for(month)
     checked = check_return(read_table(content, amendment, form.limits), amendment, form, load_registry(), month,
                            History)
     errors = [p for p in checked.problems if p.is_error]

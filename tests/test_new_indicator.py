@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import filecmp
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -33,8 +34,11 @@ def scratch_copy(target: Path) -> Path:
 
 
 def add_field(spec: Path) -> None:
+    """NEW_FIELD appended to the `fields:` list, before the next top-level key."""
     text = spec.read_text(encoding="utf-8")
-    spec.write_text(text.replace("\ncross_field_rules:", "\n" + NEW_FIELD + "\ncross_field_rules:", 1), encoding="utf-8")
+    fields = text.index("\nfields:\n")
+    end = re.compile(r"\n(?=[a-z_]+:)").search(text, fields + len("\nfields:\n")).start()
+    spec.write_text(text[:end + 1] + NEW_FIELD + text[end + 1:], encoding="utf-8")
 
 
 def changed_files(copy: Path) -> set[str]:

@@ -59,6 +59,6 @@ def test_the_pdf_carries_the_stories_and_harm_figures(report_with_stories):
     assert "From the field" in text and "Safety: harm and recovery" in text
     assert "<script>alert(1)</script><b>Dolphin</b>" in " ".join(text.split())
     assert WITHHELD not in text and UNDECIDED not in text
-    harm = text.split("Safety: harm and recovery")[1].split("From the field")[0]
+    harm = text.rsplit("Safety: harm and recovery", 1)[1].split("From the field")[0]  # the page, not the contents
     killed = next(line for line in harm.splitlines() if "People killed in terrorism" in line)
     assert "not collected" in killed and any(c.isdigit() for c in killed.split("not collected")[1])

@@ -201,10 +201,10 @@ def test_the_same_seed_gives_the_same_ranks():
 
 
 def test_awards_only_for_units_clearly_at_the_top():
-    this_year, last_year, units = scenario(n=30)
+    this_year, last_year, units = scenario(n=60)
     result = score_year(this_year, last_year, units, CONFIG, draws=200)
-    cut_off = CONFIG.awards["province"].cut_off(30)
-    assert cut_off == 3
+    cut_off = CONFIG.awards["province"].cut_off(60)
+    assert cut_off == 3   # 5% of 60 stations (spec/scoring.yaml)
     awarded = result.rankings[result.rankings["province_award"]]
     assert (awarded["province_rank_high"] <= cut_off).all()
     others = result.rankings[~result.rankings["province_award"] & result.rankings["is_ranked"]]
