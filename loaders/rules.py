@@ -80,7 +80,12 @@ class ReturnUnderCheck:
         return f" for unit {unit}" if unit else ""
 
     def field(self, name: str) -> Field:
-        return next(f for f in (*self.form.fields, *self.amendment.local_indicators) if f.name == name)
+        return fields_of(self.amendment, self.form)[name]
+
+
+def fields_of(amendment: Amendment, form: Form) -> dict[str, Field]:
+    """The numeric fields a return of this province may carry: the national ones and its local ones."""
+    return {f.name: f for f in (*form.fields, *amendment.local_indicators)}
 
 
 class Rule:

@@ -24,7 +24,7 @@ from loaders.history import History
 from loaders.mapping import ColumnMap, map_headers
 from loaders.problems import Problem, problem
 from loaders.reading import Table
-from loaders.rules import ReturnUnderCheck, found_by_rules, worded_outcomes
+from loaders.rules import ReturnUnderCheck, fields_of, found_by_rules, worded_outcomes
 
 NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
 NUMBER_WITH_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
@@ -70,7 +70,7 @@ def check_return(table: Table, amendment: Amendment, form: Form, registry: Regis
     timings: dict[str, float] = {}
     started = time.perf_counter()
     columns, problems = map_headers(table, amendment, form)
-    typer = _CellTyper(table, columns, _fields_of(amendment, form), form.narrative_names)
+    typer = _CellTyper(table, columns, fields_of(amendment, form), form.narrative_names)
     frame = typer.frame()
     problems += typer.problems
     timings["map"] = time.perf_counter() - started
@@ -98,10 +98,6 @@ def _timed(ask: Callable[[], History], timings: dict[str, float], key: str) -> C
         finally:
             timings[key] = time.perf_counter() - started
     return timed
-
-
-def _fields_of(amendment: Amendment, form: Form) -> dict[str, Field]:
-    return {f.name: f for f in (*form.fields, *amendment.local_indicators)}
 
 
 # ---------------------------------------------------------------- cell types
