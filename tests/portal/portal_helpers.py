@@ -53,3 +53,11 @@ def submit_at(province: str, month: dt.date, content: bytes, received_at: dt.dat
 
 def good_file_for(province: str, month: dt.date, seed: int = 0, units: int | None = None) -> bytes:
     return encode_return(sample_return(province, month, seed=seed, units=units), province)
+
+
+def browser_sign_in(page, url: str, username: str) -> None:
+    """Sign in through the portal's login page in a real browser."""
+    page.goto(f"{url}/login")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()

@@ -18,7 +18,7 @@ from cop.paths import state_dir
 from cop.spec import load_amendment, load_form
 from portal.accounts import add_user
 from loaders.sample import encode_return, sample_return
-from portal_helpers import MONTH, NOW, PASSWORD
+from portal_helpers import MONTH, NOW, PASSWORD, browser_sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -193,10 +193,7 @@ def test_a_700_unit_receipt_shows_its_warnings_grouped_on_one_screen(browser, po
     page.set_default_timeout(120_000)   # checking 700 rows on a busy machine can take a while
     shot = Shots(page, tmp_path)
     try:
-        page.goto(f"{portal_url}/")
-        page.get_by_label("Username").fill("pb_clerk")
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
+        browser_sign_in(page, portal_url, "pb_clerk")
         page.wait_for_url(f"{portal_url}/provinces/PB")
         page.get_by_label("Your file").set_input_files(files=[{
             "name": "pb-october-2026.xlsx", "buffer": content,

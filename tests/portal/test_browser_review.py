@@ -7,18 +7,11 @@ import datetime as dt
 
 import pytest
 
-from portal_helpers import MONTH, NOW, PASSWORD, good_file, submit_at
+from portal_helpers import MONTH, NOW, browser_sign_in, good_file, submit_at
 from test_browser import Shots, browser, portal_url  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.browser
 REASON = "4 Islamabad stations report no FIRs at all in October: please check the figures and resend."
-
-
-def sign_in(page, url: str, username: str) -> None:
-    page.goto(f"{url}/login")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
 
 
 def test_a_reviewer_returns_a_month_and_the_province_reads_why(browser, portal_url, tmp_path):  # noqa: F811
@@ -27,7 +20,7 @@ def test_a_reviewer_returns_a_month_and_the_province_reads_why(browser, portal_u
     page = context.new_page()
     shot = Shots(page, tmp_path)
     try:
-        sign_in(page, portal_url, "reviewer")
+        browser_sign_in(page, portal_url, "reviewer")
         page.wait_for_url(f"{portal_url}/federal")
         page.get_by_title("Islamabad Capital Territory, October 2026: On time; received, awaiting review").click()
         page.wait_for_url("**/provinces/IC/months/2026-10")
@@ -45,7 +38,7 @@ def test_a_reviewer_returns_a_month_and_the_province_reads_why(browser, portal_u
         page.get_by_role("button", name="Sign out").click()
         page.wait_for_url("**/login?signed_out=1")
 
-        sign_in(page, portal_url, "ic_clerk")
+        browser_sign_in(page, portal_url, "ic_clerk")
         page.wait_for_url(f"{portal_url}/provinces/IC")
         october = page.get_by_role("row", name="October 2026")
         assert "Returned" in october.inner_text() and REASON in october.inner_text()

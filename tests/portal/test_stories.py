@@ -13,7 +13,7 @@ import pytest
 
 from cop.spec import load_amendment, load_form
 from loaders.sample import encode_return, sample_return
-from portal_helpers import MONTH, PASSWORD, csrf_of, submit_at
+from portal_helpers import MONTH, browser_sign_in, csrf_of, submit_at
 from test_browser import Shots, browser, portal_url  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.xdist_group("portal_stories")
@@ -110,10 +110,7 @@ def test_the_stories_page_in_chromium_runs_no_script_from_a_story(browser, porta
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
     shot = Shots(page, tmp_path)
     try:
-        page.goto(f"{portal_url}/")
-        page.get_by_label("Username").fill("reviewer")
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
+        browser_sign_in(page, portal_url, "reviewer")
         page.wait_for_url(f"{portal_url}/federal")
         page.goto(f"{portal_url}/federal/stories")
         story = page.locator('[id="IC-ISB-001-success_story"] .story')
