@@ -43,6 +43,15 @@ def months_between(first: dt.date, last: dt.date) -> list[dt.date]:
     return months
 
 
+FISCAL_YEAR_FIRST_MONTH = 7  # Pakistan's fiscal year runs from July to June
+
+
+def fiscal_year_start(month: dt.date) -> dt.date:
+    """The first month of the fiscal year that holds `month` (2026-03 -> 2025-07)."""
+    year = month.year if month.month >= FISCAL_YEAR_FIRST_MONTH else month.year - 1
+    return dt.date(year, FISCAL_YEAR_FIRST_MONTH, 1)
+
+
 def due_date(month: dt.date, due_day: int) -> dt.date:
     """A return for `month` is due on `due_day` of the following month (end of that day)."""
     return add_months(month, 1).replace(day=due_day)

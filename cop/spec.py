@@ -21,6 +21,7 @@ from cop.period import PeriodError, parse_period
 IDENTITY_FIELDS = ("province_code", "district_code", "unit_code", "period")
 FIELD_TYPES = ("count", "decimal")
 COMPARISONS = ("<=",)
+RULE_SPANS = ("month", "fiscal_year")
 SEVERITIES = ("error", "warning")
 FILE_FORMATS = ("csv", "xlsx")
 
@@ -88,6 +89,7 @@ class CrossFieldRule:
     right: str
     paired: bool = False
     note: str = ""
+    over: str = "month"    # or "fiscal_year": the sums from July to this month (Pakistan's fiscal year)
 
 
 @dataclass(frozen=True)
@@ -161,6 +163,11 @@ class Form:
                        narratives=tuple(n for n in self.narratives if n.in_version(version)),
                        cross_field_rules=tuple(r for r in self.cross_field_rules
                                                if r.left in names and r.right in names))
+
+    @property
+    def fiscal_year_rules(self) -> tuple[CrossFieldRule, ...]:
+        """The cross-field rules judged on the sums of the fiscal year to date, not on one month."""
+        return tuple(r for r in self.cross_field_rules if r.over == "fiscal_year")
 
     def field_version(self, name: str) -> FormVersion | None:
         """The first version that has field or narrative `name` (None when the form has no such name)."""
@@ -400,12 +407,14 @@ def parse_form(path: Path) -> Form:
             code=check.get(item, "code", str, where), severity=check.get(item, "severity", str, where),
             left=check.get(item, "left", str, where), op=check.get(item, "op", str, where),
             right=check.get(item, "right", str, where), paired=check.get(item, "paired", bool, where, False),
-            note=check.get(item, "note", str, where, ""))
+            note=check.get(item, "note", str, where, ""), over=check.get(item, "over", str, where, "month"))
         for side in (rule.left, rule.right):
             if side not in {f.name for f in fields}:
                 raise check.fail(where, f"refers to unknown field '{side}'")
         if rule.op not in COMPARISONS:
             raise check.fail(where, f"op '{rule.op}' must be one of {COMPARISONS}")
+        if rule.over not in RULE_SPANS:
+            raise check.fail(where, f"over '{rule.over}' must be one of {RULE_SPANS}")
         if rule.code not in rules or rules[rule.code].severity != rule.severity:
             raise check.fail(where, f"code '{rule.code}' needs an entry with severity {rule.severity} under rules")
         cross.append(rule)

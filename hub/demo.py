@@ -24,7 +24,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from cop import db
 from cop.build import build, generate_docs
 from cop.paths import state_dir
-from cop.period import add_months, due_date, format_period, last_completed_month, parse_period
+from cop.period import add_months, due_date, format_period, last_completed_month, months_between, parse_period
+from cop.spec import load_form
 from hub.generate import ManifestEntry, generate_returns, read_manifest, submit_generated
 from publishing.annual import write_annual_report
 from publishing.rankings import RankingError, refresh_rankings
@@ -52,16 +53,32 @@ class DemoFailed(RuntimeError):
     pass
 
 
+# The demo shows months judged by each form version: its window reaches this far before the latest version
+# started, when that adds at most a year to it (see sample_window).
+MONTHS_BEFORE_THE_LATEST_VERSION = 3
+
+
+def sample_window(years: int, end: dt.date) -> tuple[dt.date, dt.date]:
+    """The months of the demo's sample returns: `years` years up to `end`, reaching back to a few months
+    before the latest form version started when that adds at most a year (with form v2 from 2025-01 and
+    two years: until the demo of 2027-09; later ones hold v2 months only)."""
+    first = add_months(end, -(12 * years - 1))
+    reaching_back = min(first, add_months(load_form().versions[-1].start, -MONTHS_BEFORE_THE_LATEST_VERSION))
+    if len(months_between(reaching_back, end)) <= 12 * (years + 1):
+        first = reaching_back
+    return first, end
+
+
 def generate_samples(years: int, seed: int, end: dt.date | None = None) -> Path:
-    """Generate the sample returns once per (years, seed, last month); reuse them on a rerun."""
-    end = end or last_completed_month()
-    out = state_dir("samples") / f"years{years}-seed{seed}-to{format_period(end)}"
+    """Generate the sample returns once per (window, seed); reuse them on a rerun."""
+    first, end = sample_window(years, end or last_completed_month())
+    out = state_dir("samples") / f"{format_period(first)}-to-{format_period(end)}-seed{seed}"
     stamp = out / "manifest.csv"
     if stamp.exists():
         console.print(f"reusing sample returns in {out}")
         return out
     started = time.monotonic()
-    entries = generate_returns(out, years=years, seed=seed, end=end, progress=True)
+    entries = generate_returns(out, seed=seed, end=end, first=first, progress=True)
     console.print(f"{len(entries)} province files generated in {time.monotonic() - started:.1f}s: {out}")
     return out
 

@@ -279,10 +279,11 @@ def _plan_incidents(months: list[dt.date]) -> Incidents:
 
 
 def generate_returns(out_dir: Path, years: int = 2, seed: int = 7, end: dt.date = dt.date(2025, 12, 1),
-                     progress: bool = False) -> list[ManifestEntry]:
+                     progress: bool = False, first: dt.date | None = None) -> list[ManifestEntry]:
+    """Returns for every province and month of the `years` to `end` (or from `first` to `end`)."""
     out_dir = Path(out_dir)
     form, registry = load_form(), load_registry()
-    months = months_between(add_months(end, -(12 * years - 1)), end)
+    months = months_between(first or add_months(end, -(12 * years - 1)), end)
     incidents = _plan_incidents(months)
     rng = np.random.default_rng(seed)
     all_units = list(registry.unit_versions)

@@ -21,8 +21,8 @@ from scipy.stats import nbinom
 
 from cop import db
 from cop.security import LOADER_ROLE
-from cop.period import add_months, format_period
-from cop.spec import HistoryRules, form_for, load_form
+from cop.period import add_months, fiscal_year_start, format_period
+from cop.spec import Form, HistoryRules, form_for, load_form
 from loaders.problems import Problem, problem
 
 MIN_PEERS = 5  # fewer units of a kind in the file: no peer comparison
@@ -71,6 +71,15 @@ select s.unit_code, s.indicator_code, s.months, s.mean, s.own_phi, s.bottom, s.t
 from series s left join dispersion d using (indicator_code)
 """
 
+# Per unit, the sums of the fields of the fiscal-year rules (W206) over the earlier months of the fiscal year.
+YEAR_TO_DATE_QUERY = """
+select v.unit_code, v.indicator_code, sum(v.value::float8)
+from raw.return_values v
+where v.submission_id = any(%(fiscal_year_ids)s) and v.indicator_code = any(%(fiscal_year_fields)s)
+  and v.value is not null
+group by v.unit_code, v.indicator_code
+"""
+
 LAST_MONTH_QUERY = """
 select v.unit_code, v.indicator_code, v.value::float8
 from raw.submissions s join raw.return_values v on v.submission_id = s.submission_id
@@ -92,24 +101,38 @@ class History:
     dispersion: dict[str, float] = dataclass_field(default_factory=dict)
     # unit -> indicator -> value (None = reported as unknown) in the previous month's accepted return
     last_month: dict[str, dict[str, float | None]] = dataclass_field(default_factory=dict)
+    # unit -> indicator -> its sum over the earlier months of the fiscal year (fields of the W206-type rules)
+    year_to_date: dict[str, dict[str, float]] = dataclass_field(default_factory=dict)
 
 
-def fetch_history(province: str, month: dt.date, rules: HistoryRules) -> History:
+def fetch_history(province: str, month: dt.date, form: Form) -> History:
     """load_history on a connection of its own, so that it can run while the file is read and checked."""
     with db.connect_as(LOADER_ROLE, autocommit=True) as conn:
-        return load_history(conn, province, month, rules)
+        return load_history(conn, province, month, form)
 
 
-def load_history(conn: psycopg.Connection, province: str, month: dt.date, rules: HistoryRules) -> History:
-    parameters = {"province": province, "month": month, "first": add_months(month, -rules.outlier_history_months),
-                  "min_history": rules.outlier_min_history, "previous": add_months(month, -1)}
+def load_history(conn: psycopg.Connection, province: str, month: dt.date, form: Form) -> History:
+    rules = form.history_rules
+    # The fiscal year starts at most 11 months back, so its months are among the outlier window's.
+    first = min(add_months(month, -rules.outlier_history_months), fiscal_year_start(month))
+    parameters = {"province": province, "month": month, "first": first,
+                  "min_history": rules.outlier_min_history, "previous": add_months(month, -1),
+                  "fiscal_year_fields": sorted({name for rule in form.fiscal_year_rules
+                                                for name in (rule.left, rule.right)})}
     history = History(previous_month=parameters["previous"])
-    parameters["submission_ids"] = [row[0] for row in conn.execute(LATEST_ACCEPTED_MONTHS, parameters)]
-    for unit, indicator, months, level, own_phi, bottom, top, phi in conn.execute(STATISTICS_QUERY, parameters):
-        history.statistics[(unit, indicator)] = (months, level, own_phi, bottom, top)
+    months = conn.execute(LATEST_ACCEPTED_MONTHS, parameters).fetchall()
+    window_start = add_months(month, -rules.outlier_history_months)
+    parameters["submission_ids"] = [submission for submission, period in months if period >= window_start]
+    parameters["fiscal_year_ids"] = [submission for submission, period in months
+                                     if period >= fiscal_year_start(month)]
+    for unit, indicator, months_known, level, own_phi, bottom, top, phi in conn.execute(STATISTICS_QUERY, parameters):
+        history.statistics[(unit, indicator)] = (months_known, level, own_phi, bottom, top)
         history.dispersion[indicator] = phi
     for unit, indicator, value in conn.execute(LAST_MONTH_QUERY, parameters):
         history.last_month.setdefault(unit, {})[indicator] = value
+    if parameters["fiscal_year_fields"]:
+        for unit, indicator, total in conn.execute(YEAR_TO_DATE_QUERY, parameters):
+            history.year_to_date.setdefault(unit, {})[indicator] = total
     return history
 
 

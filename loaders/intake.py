@@ -283,7 +283,7 @@ def unlock_instructions(province: str, month: dt.date) -> str:
 def _judge(content: bytes, amendment: Amendment, month: dt.date, received_at: dt.datetime) -> _Verdict:
     """Read and check the file in a child process (loaders.sandbox); the history query runs here meanwhile."""
     form = form_for(month)
-    history_future = _HISTORY_POOL.submit(fetch_history, amendment.province, month, form.history_rules)
+    history_future = _HISTORY_POOL.submit(fetch_history, amendment.province, month, form)
     problems = period_problems(month, form, received_at.date())
     try:
         found, checked, timings = run_isolated(read_and_check, content, amendment, month,

@@ -20,7 +20,7 @@ from typing import Callable, ClassVar
 
 import pandas as pd
 
-from cop.period import format_period, parse_period
+from cop.period import fiscal_year_start, format_period, parse_period
 from cop.registry import Registry, load_registry
 from cop.spec import IDENTITY_FIELDS, Amendment, Field, Form, load_amendment, load_form
 from expectations.runner import Outcome
@@ -215,7 +215,7 @@ class CrossFieldComparison(Rule):
                                   {"column_A": rule.right, "column_B": rule.left, "or_equal": True,
                                    "ignore_row_if": "either_value_is_missing"},
                                   {"rule": rule.code, "left": rule.left, "right": rule.right}, rule.severity)
-                for rule in scope.form.cross_field_rules]
+                for rule in scope.form.cross_field_rules if rule.over == "month"]
 
     def worded(self, ret: ReturnUnderCheck, outcome: Outcome) -> list[Problem]:
         left, right = outcome.meta["left"], outcome.meta["right"]
@@ -320,6 +320,33 @@ class EveryUnitReported(Rule):
                 if unit.unit_code not in present]
 
 
+class FiscalYearToDate(Rule):
+    """Cross-field rules `over: fiscal_year` (W206, COP funds: money received in one month is often spent
+    in a later one): left <= right on the sums from July to this month, the unit's accepted returns of the
+    earlier months and this file's row together. A row giving neither figure is not checked."""
+    name = "fiscal_year_to_date"
+
+    def found(self, ret: ReturnUnderCheck) -> list[Problem]:
+        rules = [r for r in ret.form.fiscal_year_rules if r.left in ret.frame and r.right in ret.frame]
+        if not rules or ret.units is None:
+            return []
+        earlier, since = ret.history().year_to_date, format_period(fiscal_year_start(ret.month))
+        problems = []
+        for rule in rules:
+            given = ret.frame[rule.left].notna() | ret.frame[rule.right].notna()
+            for row in ret.frame.index[given & ret.units.notna()]:
+                sums = {name: earlier.get(ret.units.at[row], {}).get(name, 0.0)
+                        + (0.0 if pd.isna(ret.frame.at[row, name]) else float(ret.frame.at[row, name]))
+                        for name in (rule.left, rule.right)}
+                if sums[rule.left] > sums[rule.right]:
+                    problems.append(problem(
+                        rule.code, f"From {since} to {format_period(ret.month)}, '{ret.columns.header(rule.left)}' "
+                                   f"adds up to {sums[rule.left]:,.0f}, more than '{ret.columns.header(rule.right)}' "
+                                   f"({sums[rule.right]:,.0f}){ret.unit_phrase(row)}",
+                        **ret.describe_cell(row, rule.left)))
+        return problems
+
+
 class UsualForTheUnit(Rule):
     """Warnings from the unit's own history (history_rules in spec/form.yaml, loaders/history.py):
     W301 is an unusual value, W302 is a row copied from last month, W303 is a row of zeros. This rule
@@ -336,7 +363,8 @@ class UsualForTheUnit(Rule):
 
 
 RULES: tuple[Rule, ...] = (NotEmpty(), WithinRange(), MatchesTheReturn(), OneRowPerUnit(), CrossFieldComparison(),
-                           NarrativeText(), GivenTogether(), KnownUnit(), EveryUnitReported(), UsualForTheUnit())
+                           NarrativeText(), GivenTogether(), KnownUnit(), EveryUnitReported(), FiscalYearToDate(),
+                           UsualForTheUnit())
 _BY_NAME = {rule.name: rule for rule in RULES}
 
 

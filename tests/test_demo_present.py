@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from hub.demo import PRESENT, present_month, shape_the_present
-from hub.generate import ManifestEntry
+from cop.period import months_between
 from cop.registry import load_registry
+from cop.spec import load_form
+from hub.demo import PRESENT, present_month, sample_window, shape_the_present
+from hub.generate import ManifestEntry
 
 NOW = dt.datetime(2026, 12, 1, 10, 0, tzinfo=dt.timezone.utc)
 
@@ -39,3 +41,13 @@ def test_one_late_one_missing_one_rejected_and_nothing_from_the_future(tmp_path)
 
 def late_tz(entry):
     return dt.datetime.fromisoformat(entry.received_at).tzinfo
+
+
+def test_the_demo_holds_months_of_each_form_version_while_the_latest_is_young():
+    v2 = load_form().versions[-1].start
+    for end in (dt.date(2026, 11, 1), dt.date(2027, 1, 1), dt.date(2027, 9, 1)):
+        first, last = sample_window(2, end)
+        assert first < v2 <= last and last == end
+        assert len(months_between(first, last)) <= 36, "reaching back adds at most a year"
+    first, last = sample_window(2, dt.date(2028, 1, 1))
+    assert len(months_between(first, last)) == 24, "an old version no longer stretches the demo"
