@@ -128,6 +128,10 @@ class HistoryRules:
     outlier_peer_overdispersion: float
     outlier_level_floor: float
     outlier_min_abs_change: float
+    outlier_per_event_overdispersion: float
+    # (people, events): a count of people over the month's events, judged against the events (attendance
+    # over meetings held)
+    outlier_per_event: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -422,8 +426,14 @@ def parse_form(path: Path) -> Form:
     limits_raw = check.get(raw, "limits", dict, "top level")
     limits = Limits(**{name: check.get(limits_raw, name, int, "limits") for name in Limits.__dataclass_fields__})
     history_raw = check.get(raw, "history_rules", dict, "top level")
+    per_event = check.get(history_raw, "outlier_per_event", dict, "history_rules")
+    for people, events in per_event.items():
+        for name in (people, events):
+            if name not in {f.name for f in fields if f.type == "count"}:
+                raise check.fail("history_rules.outlier_per_event", f"'{name}' is not a count field of the form")
     history = HistoryRules(**{name: check.get(history_raw, name, (int, float), "history_rules")
-                              for name in HistoryRules.__dataclass_fields__})
+                              for name in HistoryRules.__dataclass_fields__ if name != "outlier_per_event"},
+                           outlier_per_event=tuple(per_event.items()))
     outputs_raw = check.get(raw, "outputs", dict, "top level")
     outputs = Outputs(**{name: check.get(outputs_raw, name, int, "outputs") for name in Outputs.__dataclass_fields__})
     programme_start = check.get(raw, "programme_start", str, "top level")

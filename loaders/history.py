@@ -80,6 +80,21 @@ where v.submission_id = any(%(fiscal_year_ids)s) and v.indicator_code = any(%(fi
 group by v.unit_code, v.indicator_code
 """
 
+# Per unit, its median people per event (attendance per meeting held) over the months with events, for the
+# pairs of history_rules.outlier_per_event: a median, so that one mistyped month does not skew a year.
+PER_EVENT_QUERY = """
+select people.unit_code, percentile_cont(0.5) within group (order by people.value::float8 / events.value::float8),
+       count(*)
+from raw.return_values people
+join raw.return_values events
+  on events.submission_id = people.submission_id and events.unit_code = people.unit_code
+ and events.indicator_code = %(events)s
+where people.submission_id = any(%(submission_ids)s) and people.indicator_code = %(people)s
+  and people.value is not null and events.value > 0
+group by people.unit_code
+having count(*) >= %(min_history)s
+"""
+
 LAST_MONTH_QUERY = """
 select v.unit_code, v.indicator_code, v.value::float8
 from raw.submissions s join raw.return_values v on v.submission_id = s.submission_id
@@ -101,6 +116,8 @@ class History:
     dispersion: dict[str, float] = dataclass_field(default_factory=dict)
     # unit -> indicator -> value (None = reported as unknown) in the previous month's accepted return
     last_month: dict[str, dict[str, float | None]] = dataclass_field(default_factory=dict)
+    # (unit, people field) -> its median people per event (history_rules.outlier_per_event)
+    per_event: dict[tuple[str, str], float] = dataclass_field(default_factory=dict)
     # unit -> indicator -> its sum over the earlier months of the fiscal year (fields of the W206-type rules)
     year_to_date: dict[str, dict[str, float]] = dataclass_field(default_factory=dict)
 
@@ -128,6 +145,9 @@ def load_history(conn: psycopg.Connection, province: str, month: dt.date, form: 
     for unit, indicator, months_known, level, own_phi, bottom, top, phi in conn.execute(STATISTICS_QUERY, parameters):
         history.statistics[(unit, indicator)] = (months_known, level, own_phi, bottom, top)
         history.dispersion[indicator] = phi
+    for people, events in rules.outlier_per_event:
+        for unit, ratio, _ in conn.execute(PER_EVENT_QUERY, parameters | {"people": people, "events": events}):
+            history.per_event[(unit, people)] = ratio
     for unit, indicator, value in conn.execute(LAST_MONTH_QUERY, parameters):
         history.last_month.setdefault(unit, {})[indicator] = value
     if parameters["fiscal_year_fields"]:
@@ -175,7 +195,9 @@ def fields_new_since(month: dt.date) -> set[str]:
 
 
 def history_warnings(frame: pd.DataFrame, value_fields: list[str], history: History, rules: HistoryRules,
-                     describe_cell: Callable[[int, str], dict], peers: dict[str, Peer] | None = None) -> list[Problem]:
+                     describe_cell: Callable[[int, str], dict], peers: dict[str, Peer] | None = None,
+                     counts: set[str] | None = None) -> list[Problem]:
+    """W302 and W303 on every value field; W301 on the `counts` among them (all of them when not given)."""
     if "unit_code" not in frame or not value_fields:
         return []
     problems: list[Problem] = []
@@ -199,12 +221,17 @@ def history_warnings(frame: pd.DataFrame, value_fields: list[str], history: Hist
                                             f"{format_period(history.previous_month)} return",
                                     **describe_cell(row, "unit_code")))
         checked_rows.append(row)
-    band = OutlierBand(frame.loc[checked_rows, ["unit_code", *value_fields]], history, rules, peers or {})
+    banded = frame.loc[checked_rows, ["unit_code", *value_fields]]
+    if counts is not None:
+        # Amounts (rupees) and medians of days are not counts: no band. Blanked, not dropped, so that the
+        # counts either side of one are not taken for neighbouring columns.
+        banded = banded.assign(**{name: np.nan for name in value_fields if name not in counts})
+    band = OutlierBand(banded, history, rules, peers or {})
     return problems + band.problems(describe_cell)
 
 
 class OutlierBand:
-    """W301 (rule version 3): each value against a negative-binomial band around the unit's level, a typing
+    """W301 (rule version 4): each count against a negative-binomial band around the unit's level, a typing
     slip (an extra 0) that explains a merely improbable value, and two neighbouring figures typed in each
     other's columns (see spec/form.yaml, history_rules). Vectorised: a Punjab file has ~24,000 values."""
 
@@ -225,11 +252,43 @@ class OutlierBand:
         dispersion = np.maximum(np.where(has_own, np.maximum(rules.outlier_overdispersion, own_phi),
                                          np.maximum(rules.outlier_peer_overdispersion, peer_dispersion)),
                                 learned[None, :])
-        variance = self.level + dispersion * self.level ** 2
         self.has_own = has_own
-        # Negative binomial with this mean and variance: n = mean^2 / (variance - mean), p = mean / variance.
-        self.n = self.level ** 2 / (variance - self.level)
-        self.p = self.level / variance
+        self._set_band(self.level, dispersion)
+        self.events_column = np.full(self.values.shape, -1)  # where judged against the month's events: their column
+        self._judge_people_by_events(history)
+
+    def _set_band(self, level: np.ndarray, dispersion: np.ndarray | float,
+                  where: np.ndarray | slice = slice(None)) -> None:
+        """Negative binomial with mean `level` and variance level + dispersion * level^2:
+        n = mean^2 / (variance - mean), p = mean / variance."""
+        variance = level + dispersion * level ** 2
+        if isinstance(where, slice):
+            self.n, self.p = level ** 2 / (variance - level), level / variance
+        else:
+            self.n[where], self.p[where] = (level ** 2 / (variance - level))[where], (level / variance)[where]
+
+    def _judge_people_by_events(self, history: History) -> None:
+        """People over the month's events (history_rules.outlier_per_event): attendance is judged against the
+        meetings held this month, times the unit's median people per meeting (the province's in this file when
+        the unit has no history), when the number of meetings is itself ordinary for the unit."""
+        tail = self.tail_probability()
+        for people, events in self.rules.outlier_per_event:
+            if people not in self.fields or events not in self.fields:
+                continue
+            j, k = self.fields.index(people), self.fields.index(events)
+            both = ~np.isnan(self.values[:, j]) & ~np.isnan(self.values[:, k])
+            in_file = self.values[both, j].sum() / max(self.values[both, k].sum(), 1)
+            per_event = np.array([history.per_event.get((unit, people), in_file) for unit in self.units])
+            with np.errstate(invalid="ignore"):
+                judged = both & (tail[:, k] >= PLAUSIBLE)
+            level = np.maximum(self.values[:, k] * per_event, self.rules.outlier_level_floor)
+            column_level = self.level[:, j].copy()
+            column_level[judged] = level[judged]
+            self.level[:, j] = column_level
+            mask = np.zeros(self.values.shape, dtype=bool)
+            mask[:, j] = judged
+            self._set_band(self.level, self.rules.outlier_per_event_overdispersion, mask)
+            self.events_column[judged, j] = k
 
     def _own_history(self, history: History) -> tuple[np.ndarray, ...]:
         """Per cell: months of history, level, own overdispersion, smallest and largest past value."""
@@ -351,9 +410,13 @@ class OutlierBand:
         alpha = self.rules.outlier_tail_probability
         low, high = nbinom.ppf(alpha, self.n[i, j], self.p[i, j]), nbinom.isf(alpha, self.n[i, j], self.p[i, j])
         level = self.level[i, j]
-        source = (f"over its last {self.own_months[i, j]:.0f} months it usually reported about {level:,.0f}"
-                  if self.has_own[i, j] else
-                  f"units like it in this file (same kind, scaled to its population) suggest about {level:,.0f}")
+        if self.events_column[i, j] >= 0:
+            events = describe_cell(self.rows[i], self.fields[self.events_column[i, j]])
+            source = f"with {events['value']} in '{events['column']}' this month, about {level:,.0f} is usual"
+        elif self.has_own[i, j]:
+            source = f"over its last {self.own_months[i, j]:.0f} months it usually reported about {level:,.0f}"
+        else:
+            source = f"units like it in this file (same kind, scaled to its population) suggest about {level:,.0f}"
         judgement = slip or f"so a value from {low:,.0f} to {high:,.0f} was expected"
         return problem("W301", f"'{cell['column']}' is {cell['value']} for unit {self.units[i]}; {source}; "
                                f"{judgement}", score=round(-math.log10(max(tail, 1e-300)), 1), **cell)

@@ -359,7 +359,9 @@ class UsualForTheUnit(Rule):
                  for u in ret.registry.units_open(ret.amendment.province, ret.month)}
         value_fields = [name for name in ret.frame.columns
                         if name not in IDENTITY_FIELDS and name not in ret.form.narrative_names]
-        return history_warnings(ret.frame, value_fields, known, ret.form.history_rules, ret.describe_cell, peers)
+        counts = {name for name in value_fields if ret.field(name).type == "count"}
+        return history_warnings(ret.frame, value_fields, known, ret.form.history_rules, ret.describe_cell, peers,
+                                counts)
 
 
 RULES: tuple[Rule, ...] = (NotEmpty(), WithinRange(), MatchesTheReturn(), OneRowPerUnit(), CrossFieldComparison(),

@@ -1,4 +1,4 @@
-"""W301 (rule version 3) on known histories, without a database: the band, the extra-0 slip and two
+"""W301 (rule version 4) on known histories, without a database: the band, the extra-0 slip and two
 neighbouring figures typed in each other's columns."""
 from __future__ import annotations
 
@@ -55,3 +55,19 @@ def test_a_swap_that_leaves_a_figure_odd_is_not_called_a_swap():
     [problem] = warnings_for(rows)
     assert problem.field == "neighbourhood_watch_groups_active"
     assert "were the two figures" not in problem.message
+
+
+def test_attendance_is_judged_against_the_meetings_held_that_month():
+    # ~3 meetings a month of ~28 people each; attendance on its own swings with the meetings.
+    fields, levels = ["community_meetings_held", "community_meeting_attendance"], (3.0, 84.0)
+    history = History(statistics={("U1", name): (12, level, 0.3, 0.0, 4 * level) for name, level in zip(fields, levels)},
+                      per_event={("U1", "community_meeting_attendance"): 28.0})
+    rows = [{"unit_code": "U1", "community_meetings_held": 1, "community_meeting_attendance": 91},   # 19 typed as 91
+            {"unit_code": "U1", "community_meetings_held": 5, "community_meeting_attendance": 150},  # an ordinary month
+            {"unit_code": "U1", "community_meetings_held": 30, "community_meeting_attendance": 84}]  # the meetings are off
+    frame = pd.DataFrame(rows, index=[2, 3, 4])
+    band = OutlierBand(frame, history, load_form().history_rules, peers={})
+    problems = band.problems(lambda row, name: {"row": row, "column": name, "value": str(frame.at[row, name]),
+                                                "field": name, "unit_code": "U1"})
+    assert [(p.row, p.field) for p in problems] == [(2, "community_meeting_attendance"), (4, "community_meetings_held")]
+    assert "with 1 in 'community_meetings_held' this month, about 28 is usual" in problems[0].message
