@@ -80,8 +80,14 @@ class ProvinceReporting:
 
     @property
     def state_words(self) -> str:
-        return {"on_time": "on time", "late": "late", "rejected": "rejected, not resent", "missing": "no return",
+        return {"on_time": "on time", "late": "late", "rejected": "rejected", "missing": "no return",
                 "not_due": "not due yet"}.get(self.state, self.state)
+
+    @property
+    def reporting_words(self) -> str:
+        if self.state in ("on_time", "late"):
+            return f"return {self.state_words}, {self.reporting_rate * 100:.0f}% of stations"
+        return {"rejected": "file rejected and not resent", "missing": "no return"}.get(self.state, self.state_words)
 
 
 @dataclass(frozen=True)
@@ -214,7 +220,7 @@ def build_bulletin(conn: psycopg.Connection, month: dt.date, config: ScoringConf
         level = indicator.level()
         unit = "%" if indicator.is_share else ("per 100,000 a year" if indicator.per == "population" else "per month")
         bulletin.charts[indicator.code] = charts.province_trends(
-            levels[levels["indicator_code"] == level.code], names, months, level.label, unit,
+            levels[levels["indicator_code"] == level.code], names, months, unit,
             percent=indicator.is_share)
     return bulletin
 

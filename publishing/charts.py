@@ -248,17 +248,18 @@ def correlation_heatmap(correlation: pd.DataFrame, labels: dict[str, str], title
     return to_data_uri(figure)
 
 
-def province_trends(levels: pd.DataFrame, names: dict[str, str], months: list, title: str, ylabel: str,
+def province_trends(levels: pd.DataFrame, names: dict[str, str], months: list, ylabel: str,
                     percent: bool = False) -> str:
     """Small multiples over `months`: each province's monthly level (solid black line, dots) against the
-    nation's (dashed grey), one panel per province and the nation first: reads without colour.
+    nation's (dashed grey), one panel per province and the nation first: reads without colour. The title
+    is the page's (HTML), so it wraps instead of being cut.
     levels: area_kind, area_code, period, value (publishing.levels.monthly_levels, one indicator)."""
     scale = 100 if percent else 1
     nation = levels[levels["area_kind"] == "nation"].set_index("period")["value"].reindex(months) * scale
     areas = [("PK", "Pakistan")] + list(names.items())
     columns = 4
     rows_needed = int(np.ceil(len(areas) / columns))
-    figure, axes = plt.subplots(rows_needed, columns, figsize=(7.2, 1.15 * rows_needed + 0.45), sharex=True,
+    figure, axes = plt.subplots(rows_needed, columns, figsize=(7.2, 0.95 * rows_needed + 0.35), sharex=True,
                                 sharey=True)
     x = np.arange(len(months))
     for axis, (code, name) in zip(axes.flat, areas):
@@ -283,9 +284,8 @@ def province_trends(levels: pd.DataFrame, names: dict[str, str], months: list, t
     axes.flat[0].set_ylim(bottom=0)
     handles = [plt.Line2D([], [], color=INK, marker="o", markersize=2.5, linewidth=1.4),
                plt.Line2D([], [], color=MUTED, linestyle="--", linewidth=1.2)]
-    figure.legend(handles, ["the province (Pakistan in its own panel)", "Pakistan"], loc="upper right",
-                  ncols=2, fontsize=7, bbox_to_anchor=(0.99, 1.0))
-    figure.suptitle(title, x=0.01, y=1.0, ha="left", fontsize=9, fontweight="bold")
+    figure.legend(handles, ["the province", "Pakistan"], loc="upper right", ncols=2, fontsize=7,
+                  bbox_to_anchor=(1.0, 1.0), borderaxespad=0)
     figure.supylabel(ylabel, fontsize=7)
-    figure.tight_layout(rect=(0, 0, 1, 0.93))
+    figure.tight_layout(rect=(0, 0, 1, 0.96), h_pad=0.6)
     return to_data_uri(figure)
