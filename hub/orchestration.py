@@ -178,11 +178,11 @@ def write_annual_report(release_id: int) -> dict:
     return {str(label): str(path) for label, path in outputs.items()}
 
 
-def write_scorecards(year: int | None = None) -> dict:
+def write_scorecards(year: int | None = None, provinces: list[str] | None = None) -> dict:
     """Every station's scorecard of the year (None: the latest scored), a pack per province (publishing.scorecards)."""
     from publishing.scorecards import write_scorecards as write
 
-    packs = write(year)
+    packs = write(year, provinces)
     for pack in packs:
         log.info("%s: %d scorecards in %.1f s: %s", pack.province_code, pack.stations, pack.seconds, pack.pack)
     return {pack.province_code: {"stations": pack.stations, "pack": str(pack.pack), "seconds": pack.seconds}

@@ -56,8 +56,15 @@ def final_month(conn: psycopg.Connection) -> dt.date | None:
             select month from rpt_reporting_completeness
             group by month
             having bool_and(is_locked or (reporting_state in ('missing', 'rejected')
-                                          and due_at + interval '1 month' < now()))) as final""").fetchone()
+                                          and due_at + interval '1 month' < now()))
+               and bool_or(reporting_state in ('on_time', 'late'))) as final""").fetchone()
     return row[0]
+
+
+def latest_month(conn: psycopg.Connection) -> dt.date | None:
+    """The latest month with an accepted return from any province (final or not)."""
+    return conn.execute("select max(month) from rpt_reporting_completeness "
+                        "where reporting_state in ('on_time', 'late')").fetchone()[0]
 
 
 # ---------------------------------------------------------------- the model
@@ -229,13 +236,14 @@ def render_bulletin(bulletin: Bulletin, config: ScoringConfig) -> str:
     return _environment().get_template("bulletin.html").render(b=bulletin, config=config, flag_labels=FLAG_LABELS)
 
 
-def write_bulletin(month: dt.date | None = None, out_dir: Path | None = None) -> dict[str, Path]:
-    """The bulletin of `month` (None: the latest final month) as HTML and PDF, from the current marts.
-    LookupError when no month is final yet (or the month has no figures)."""
+def write_bulletin(month: dt.date | None = None, out_dir: Path | None = None, latest: bool = False) -> dict[str, Path]:
+    """The bulletin of `month` (None: the latest final month; with `latest`, the latest month with a return,
+    provisional while it can change) as HTML and PDF, from the current marts. LookupError when there is no
+    such month (or the month has no figures)."""
     config = load_scoring()
     with db.connect_as(TRANSFORM_ROLE) as conn:
         read_current(conn)
-        month = month or final_month(conn)
+        month = month or (latest_month(conn) if latest else final_month(conn))
         if month is None:
             raise LookupError("no month's returns are final yet: no bulletin")
         bulletin = build_bulletin(conn, month, config)

@@ -270,7 +270,7 @@ def province_trends(levels: pd.DataFrame, names: dict[str, str], months: list, y
         if series.notna().any():
             axis.plot(x, series.to_numpy(), "-", color=INK, marker="o", markersize=2.2, linewidth=1.4)
         else:
-            axis.text(0.5, 0.5, "not collected", transform=axis.transAxes, ha="center", va="center", fontsize=7,
+            axis.text(0.5, 0.5, "no figures", transform=axis.transAxes, ha="center", va="center", fontsize=7,
                       color="#555")
         axis.set_title(name if len(name) <= 24 else _wrap(name, 22), loc="left", fontsize=7.5,
                        fontweight="bold" if code == "PK" else "normal")
