@@ -204,7 +204,7 @@ def _notes(conn: psycopg.Connection, year: int, province: str | None) -> tuple[p
 
 def _flag_line(row) -> str:
     months = (f"{row.first_month:%b %Y}" if row.months_flagged == 1
-              else f"{row.months_flagged} months, {row.first_month:%b}–{row.last_month:%b %Y}")
+              else f"{row.months_flagged} months, the first in {row.first_month:%b}, the last in {row.last_month:%b %Y}")
     serious = " (serious: no award while it stands)" if row.is_serious else ""
     return f"{FLAG_LABELS.get(row.flag, row.flag)}: {months}{serious}"
 
