@@ -69,6 +69,8 @@ def ensure_roles(conn: psycopg.Connection) -> dict[str, str]:
     """Create any missing role (a province added to the registry gets its reader) and set the
     login roles' passwords. Returns {role: password} for every login role. `conn`: the administrator's."""
     login_roles = [row[0] for row in conn.execute("select * from security.ensure_roles()")]
+    if conn.execute("select to_regprocedure('security.let_portal_read_as_provinces()')").fetchone()[0]:
+        conn.execute("select security.let_portal_read_as_provinces()")   # 086: the portal reads as a province
     passwords = _load_passwords()
     changed = False
     for role in login_roles:

@@ -1,6 +1,7 @@
 """cop_annual_report: the annual report with rankings, yearly and on demand for any year.
 
-Thin wiring only: the tasks call hub.orchestration.create_release, then write_annual_report from it.
+Thin wiring only: the tasks call hub.orchestration.create_release, then write_annual_report from it and
+write_scorecards for its year.
 """
 from __future__ import annotations
 
@@ -15,6 +16,9 @@ Runs on 1 February (Pakistan time), once December's returns are due everywhere, 
 ended; trigger it with `year` for any other year. It first creates a release of the year (the figures
 frozen at that moment: `cop release list`), then writes the report (HTML and PDF) and the rankings from
 that release alone, under `COP_HOME/reports/release-<label>/`. A later revision goes to the next release.
+Beside it, every station's scorecard of the year (one page each; a PDF pack per province) under
+`COP_HOME/reports/scorecards/<year>/<PROVINCE>/`, written from the marts the release has just frozen; the
+portal serves each province its own stations' scorecards.
 """
 
 
@@ -43,7 +47,15 @@ def cop_annual_report():
 
         return write_annual_report(release["release_id"])
 
-    annual_report(create_release())
+    @task
+    def station_scorecards(release: dict) -> dict:
+        from hub.orchestration import write_scorecards
+
+        return write_scorecards(release["year"])
+
+    release = create_release()
+    annual_report(release)
+    station_scorecards(release)
 
 
 cop_annual_report()

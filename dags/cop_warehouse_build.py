@@ -18,7 +18,10 @@ Runs when the `cop_raw_returns` asset is updated (a return was accepted), or on 
 `dbt build` runs staging, intermediate and marts with every test in one task (dbt orders the
 models itself; one Airflow task per model would only add minutes of overhead). Then the unit
 scores and rankings of the latest complete year are refreshed (skipped, with the reason, while no
-calendar year is complete) and the dbt docs regenerated. `full_refresh` rebuilds the
+calendar year is complete) and the dbt docs regenerated. The monthly bulletin of the latest month whose
+returns are final (every province approved or past its lock date, or still missing after the next month's
+due date) is written to `COP_HOME/reports/bulletins/` (skipped while no month is final), and mailed the
+first time when SMTP is configured (COP_SMTP_URL, COP_MAIL_FROM, COP_REMINDER_TO[_<PROVINCE>]). `full_refresh` rebuilds the
 incremental facts from raw (the numbers must not change).
 
 **Review**: the run's **Review** tab says what dbt built, tested and skipped (and why), and the
@@ -63,9 +66,20 @@ def cop_warehouse_build():
         ti = get_current_context()["ti"]
         return generate_warehouse_docs(ti.dag_id, ti.run_id)
 
+    @task
+    def monthly_bulletin() -> dict:
+        from hub.orchestration import monthly_bulletin as write
+
+        ti = get_current_context()["ti"]
+        result = write(ti.dag_id, ti.run_id)
+        if "skipped" in result:
+            raise AirflowSkipException(result["skipped"])
+        return result
+
     built = dbt_build()
     built >> refresh_rankings()
     built >> dbt_docs()
+    built >> monthly_bulletin()
 
 
 cop_warehouse_build()

@@ -395,6 +395,39 @@ def report(
         print(f"{label}: {path}")
 
 
+@app.command()
+def scorecards(
+    year: Optional[int] = typer.Option(None, "--year", help="Scored year (default: the latest in the rankings)."),
+    province: Optional[list[str]] = typer.Option(None, "--province", help="Only this province (repeatable)."),
+) -> None:
+    """Every station's one-page scorecard, a PDF pack per province (COP_HOME/reports/scorecards/), as the
+    annual DAG writes them; the portal serves them."""
+    from hub.orchestration import write_scorecards
+
+    try:
+        written = write_scorecards(year, [check_province(p) for p in province or []] or None)
+    except LookupError as exc:
+        fail(str(exc), 1)
+    for code, pack in written.items():
+        print(f"{code}: {pack['stations']} scorecards in {pack['seconds']} s: {pack['pack']}")
+
+
+@app.command()
+def bulletin(
+    period: Optional[str] = typer.Option(None, "--month", help="Month YYYY-MM (default: the latest whose returns "
+                                                                 "are final; a month not final is marked provisional)."),
+) -> None:
+    """The monthly national bulletin (HTML and PDF) into COP_HOME/reports/bulletins/, without mailing it."""
+    from publishing.bulletin import write_bulletin
+
+    try:
+        written = write_bulletin(check_period(period) if period else None)
+    except LookupError as exc:
+        fail(str(exc), 1)
+    for label, path in written.items():
+        print(f"{label}: {path}")
+
+
 # ---------------------------------------------------------------- federal review of a province-month
 
 month_app = typer.Typer(help="The federal desk's review of a province-month: show, approve, return, unlock.",

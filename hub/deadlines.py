@@ -246,6 +246,18 @@ def _smtp(url: str) -> smtplib.SMTP:
     return server
 
 
+def send_mail(settings: MailSettings, subject: str, body: str, to: list[str], files: tuple[Path, ...] = ()) -> None:
+    """One message to `to`, with `files` attached (PDF or HTML), through the configured SMTP server."""
+    message = EmailMessage()
+    message["Subject"], message["From"], message["To"] = subject, settings.sender, ", ".join(to)
+    message.set_content(body)
+    for path in files:
+        kind = ("application", "pdf") if path.suffix == ".pdf" else ("text", "html")
+        message.add_attachment(path.read_bytes(), maintype=kind[0], subtype=kind[1], filename=path.name)
+    with _smtp(settings.url) as server:
+        server.send_message(message)
+
+
 def send_reminders(report: ReminderReport, force: bool = False) -> list[str]:
     """Mail each outstanding province whose reminder day it is (or all outstanding ones with force).
     Returns the provinces mailed; nothing happens when SMTP is not configured."""

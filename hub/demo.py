@@ -28,6 +28,7 @@ from cop.period import add_months, due_date, format_period, last_completed_month
 from cop.spec import load_form
 from hub.generate import ManifestEntry, generate_returns, read_manifest, submit_generated
 from publishing.annual import write_annual_report
+from publishing.bulletin import write_bulletin
 from publishing.rankings import RankingError, refresh_rankings
 
 DEMO_REVIEWER = "demo.reviewer"   # the federal account that picks the demo report's stories from the field
@@ -265,6 +266,9 @@ def run_demo(years: int = 2, seed: int = 7) -> DemoOutputs:
 
     _stage("5. Rankings and annual report")
     _rank_and_report(outputs)
+    _stage("6. Monthly bulletin of the latest month")
+    for label, path in write_bulletin(latest=True).items():
+        outputs.add(label, path)
     outputs.add("province portal", "`cop serve`, then http://127.0.0.1:8000 (accounts: `cop users add`)")
     outputs.add("Airflow UI with the DAGs", "`cop airflow` prints its URL and login")
 

@@ -178,6 +178,49 @@ def write_annual_report(release_id: int) -> dict:
     return {str(label): str(path) for label, path in outputs.items()}
 
 
+def write_scorecards(year: int | None = None, provinces: list[str] | None = None) -> dict:
+    """Every station's scorecard of the year (None: the latest scored), a pack per province (publishing.scorecards)."""
+    from publishing.scorecards import write_scorecards as write
+
+    packs = write(year, provinces)
+    for pack in packs:
+        log.info("%s: %d scorecards in %.1f s: %s", pack.province_code, pack.stations, pack.seconds, pack.pack)
+    return {pack.province_code: {"stations": pack.stations, "pack": str(pack.pack), "seconds": pack.seconds}
+            for pack in packs}
+
+
+def monthly_bulletin(dag_id: str | None = None, run_id: str | None = None) -> dict:
+    """The bulletin of the latest month whose returns are final (publishing.bulletin), rewritten on each build;
+    mailed (when SMTP is configured) the first time a month's bulletin is written. {"skipped": reason}
+    while no month is final."""
+    from hub import deadlines
+    from publishing.bulletin import STEM_PREFIX, bulletin_dir, write_bulletin
+
+    def note(state: str, text: str) -> None:
+        if dag_id and run_id:
+            run_review.record_step(dag_id, run_id, run_review.StepOutcome("monthly bulletin", state, text))
+
+    existing = {path.name for path in bulletin_dir().glob(f"{STEM_PREFIX}*.pdf")} if bulletin_dir().exists() else set()
+    try:
+        written = write_bulletin()
+    except LookupError as exc:
+        note("skipped", str(exc))
+        return {"skipped": str(exc)}
+    pdf = written["bulletin (PDF)"]
+    settings = deadlines.mail_settings()
+    mailed = settings is not None and pdf.name not in existing
+    if mailed:
+        registry = load_registry()
+        to = list(dict.fromkeys(a for code in registry.province_codes for a in settings.recipients_for(code)))
+        month = pdf.stem.removeprefix(STEM_PREFIX)
+        deadlines.send_mail(settings, f"COP monthly bulletin {month}",
+                            f"The national COP monthly bulletin for {month} is attached (PDF).\n"
+                            "It is also on the province portal. This is an automatic message from the national COP "
+                            "monitoring warehouse.", to, (pdf,))
+    note("ok", f"written: {run_review.home_relative(str(pdf))}" + ("; mailed" if mailed else ""))
+    return {"bulletin": str(pdf), "html": str(written["bulletin (HTML)"]), "mailed": mailed}
+
+
 def backup_warehouse(keep: int) -> dict:
     """A backup of the warehouse and its files (hub.backup), then all but the newest `keep` removed."""
     from hub import backup

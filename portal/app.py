@@ -26,7 +26,7 @@ from cop import db
 from cop.security import PORTAL_ROLE
 from cop.spec import load_form
 from loaders import sandbox
-from portal import accounts, federal, province, review, stories
+from portal import accounts, federal, province, publications, review, stories
 from portal.web import (LOGIN_CSRF_COOKIE, SESSION_COOKIE, STATIC_DIR, BadRequest, Refused, RequestGuard, Settings,
                         SignInRequired, check_csrf, client_ip, current_session, login_csrf_ok, new_login_csrf,
                         printable, read_form, render)
@@ -84,7 +84,7 @@ def create_app(clock: Callable[[], dt.datetime] | None = None, secure_cookies: b
     @app.middleware("http")
     async def security_headers(request: Request, call_next):
         response = await call_next(request)
-        is_report = request.url.path.endswith("/report")
+        is_report = request.url.path.endswith(("/report", ".html"))   # self-contained reports: inline styles
         response.headers.setdefault("Content-Security-Policy", REPORT_CSP if is_report else PAGE_CSP)
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["X-Frame-Options"] = "DENY"
@@ -100,6 +100,7 @@ def create_app(clock: Callable[[], dt.datetime] | None = None, secure_cookies: b
     app.include_router(federal.router)
     app.include_router(review.router)
     app.include_router(stories.router)
+    app.include_router(publications.router)
     return app
 
 

@@ -10,10 +10,7 @@ import psycopg
 
 from cop import db
 from cop.security import PORTAL_ROLE
-
-FLAG_LABELS = {"fir_collapse": "FIRs collapsed, complaints steady", "copied_month": "Month copied from the last",
-               "rounded_figures": "Figures rounded to tens", "zero_run": "Zeros for months running",
-               "constant_reporting": "Same figure month after month"}
+from publishing.integrity_labels import FLAG_LABELS
 
 
 @dataclass(frozen=True)

@@ -246,3 +246,46 @@ def correlation_heatmap(correlation: pd.DataFrame, labels: dict[str, str], title
     axis.set_title(title, loc="left")
     axis.spines[:].set_visible(False)
     return to_data_uri(figure)
+
+
+def province_trends(levels: pd.DataFrame, names: dict[str, str], months: list, ylabel: str,
+                    percent: bool = False) -> str:
+    """Small multiples over `months`: each province's monthly level (solid black line, dots) against the
+    nation's (dashed grey), one panel per province and the nation first: reads without colour. The title
+    is the page's (HTML), so it wraps instead of being cut.
+    levels: area_kind, area_code, period, value (publishing.levels.monthly_levels, one indicator)."""
+    scale = 100 if percent else 1
+    nation = levels[levels["area_kind"] == "nation"].set_index("period")["value"].reindex(months) * scale
+    areas = [("PK", "Pakistan")] + list(names.items())
+    columns = 4
+    rows_needed = int(np.ceil(len(areas) / columns))
+    figure, axes = plt.subplots(rows_needed, columns, figsize=(7.2, 0.95 * rows_needed + 0.35), sharex=True,
+                                sharey=True)
+    x = np.arange(len(months))
+    for axis, (code, name) in zip(axes.flat, areas):
+        series = (nation if code == "PK" else levels[(levels["area_kind"] == "province") & (levels["area_code"] == code)]
+                  .set_index("period")["value"].reindex(months) * scale)
+        if code != "PK":
+            axis.plot(x, nation.to_numpy(), "--", color=MUTED, linewidth=1.2)
+        if series.notna().any():
+            axis.plot(x, series.to_numpy(), "-", color=INK, marker="o", markersize=2.2, linewidth=1.4)
+        else:
+            axis.text(0.5, 0.5, "no figures", transform=axis.transAxes, ha="center", va="center", fontsize=7,
+                      color="#555")
+        axis.set_title(name if len(name) <= 24 else _wrap(name, 22), loc="left", fontsize=7.5,
+                       fontweight="bold" if code == "PK" else "normal")
+        axis.grid(axis="y", color="#eee")
+        axis.set_xticks([0, len(months) // 2, len(months) - 1])
+        axis.set_xticklabels([months[i].strftime("%b %y") for i in (0, len(months) // 2, len(months) - 1)],
+                             fontsize=6.5)
+        axis.tick_params(axis="y", labelsize=6.5)
+    for axis in list(axes.flat)[len(areas):]:
+        axis.axis("off")
+    axes.flat[0].set_ylim(bottom=0)
+    handles = [plt.Line2D([], [], color=INK, marker="o", markersize=2.5, linewidth=1.4),
+               plt.Line2D([], [], color=MUTED, linestyle="--", linewidth=1.2)]
+    figure.legend(handles, ["the province", "Pakistan"], loc="upper right", ncols=2, fontsize=7,
+                  bbox_to_anchor=(1.0, 1.0), borderaxespad=0)
+    figure.supylabel(ylabel, fontsize=7)
+    figure.tight_layout(rect=(0, 0, 1, 0.96), h_pad=0.6)
+    return to_data_uri(figure)

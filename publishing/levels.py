@@ -35,6 +35,14 @@ def _levels(months: pd.DataFrame, indicator: Indicator, period_kind: str) -> pd.
     return result.assign(period_kind=period_kind, value=result["numerator"] / result["exposure"])
 
 
+def monthly_levels(months: pd.DataFrame, indicators: list[Indicator]) -> pd.DataFrame:
+    """Each indicator's level (a trend: the level it follows) by month, for the nation and each province."""
+    frames = [_levels(months, indicator, "month").assign(indicator_code=indicator.code)
+              for indicator in (i.level() for i in indicators)]
+    return pd.concat(frames, ignore_index=True)[["area_kind", "area_code", "period", "indicator_code", "value",
+                                                 "units_reporting"]]
+
+
 def indicator_levels(this_year: pd.DataFrame, last_year: pd.DataFrame, config: ScoringConfig) -> pd.DataFrame:
     """Levels of every indicator (a trend: the level it follows) for both years, nation and provinces."""
     months = pd.concat([last_year, this_year], ignore_index=True)

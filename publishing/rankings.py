@@ -4,6 +4,7 @@ score marts (rpt_unit_scores, rpt_unit_rankings, rpt_awards) so BI tools and the
 same numbers."""
 from __future__ import annotations
 
+import datetime as dt
 import math
 from dataclasses import dataclass
 
@@ -73,14 +74,18 @@ def _frame(conn: psycopg.Connection, query, params=()) -> pd.DataFrame:
 
 def unit_months(conn: psycopg.Connection, year: int, fields: list[str]) -> pd.DataFrame:
     """The year's reported unit-months from fct_unit_month (NaN = unknown, never zero)."""
+    return unit_months_between(conn, dt.date(year, 1, 1), dt.date(year, 12, 1), fields)
+
+
+def unit_months_between(conn: psycopg.Connection, first: dt.date, last: dt.date, fields: list[str]) -> pd.DataFrame:
+    """The reported unit-months of months first..last from fct_unit_month (NaN = unknown, never zero)."""
     query = sql.SQL("select unit_code, province_code, district_key, month, population, {fields} "
-                    "from fct_unit_month "
-                    "where month >= make_date(%s, 1, 1) and month < make_date(%s + 1, 1, 1) "
+                    "from fct_unit_month where month between %s and %s "
                     # A fixed order: floating-point sums depend on it, and a rebuilt warehouse (a restore)
                     # stores the rows in another physical order; the same data must rank the same.
                     "order by unit_code, month").format(
         fields=sql.SQL(", ").join(sql.Identifier(f) for f in fields))
-    frame = _frame(conn, query, (year, year))
+    frame = _frame(conn, query, (first, last))
     frame["month"] = pd.to_datetime(frame["month"])
     for column in ["population", *fields]:
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)

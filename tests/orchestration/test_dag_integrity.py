@@ -114,7 +114,7 @@ def test_monthly_cycle_wiring(parsed):
     warehouse = parsed["dags"]["cop_warehouse_build"]
     assert warehouse["timetable"] == "AssetTriggeredTimetable"
     assert "cop_raw_returns" in warehouse["schedule"]
-    assert set(warehouse["tasks"]) == {"dbt_build", "refresh_rankings", "dbt_docs"}
+    assert set(warehouse["tasks"]) == {"dbt_build", "refresh_rankings", "dbt_docs", "monthly_bulletin"}
     assert parsed["dags"]["cop_annual_report"]["params"] == ["year"]
     assert "0 8 1 2 *" in parsed["dags"]["cop_annual_report"]["schedule"]
 
@@ -134,7 +134,7 @@ def test_cron_dags_make_no_run_for_a_time_already_past(parsed):
 
 
 def test_only_the_annual_dag_makes_a_release_and_reports_from_it(parsed):
-    assert set(parsed["dags"]["cop_annual_report"]["tasks"]) == {"create_release", "annual_report"}
+    assert set(parsed["dags"]["cop_annual_report"]["tasks"]) == {"create_release", "annual_report", "station_scorecards"}
     dags = Path(__file__).parents[2] / "dags"
     for path in dags.glob("*.py"):
         if path.name != "cop_annual_report.py":
