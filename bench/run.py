@@ -199,8 +199,9 @@ def _verdict_rows(verdict: dict, results: dict) -> tuple[list[tuple], list[str]]
         notes.append(f"What dominates the cold verdict: {what_dominates(cold)}.")
     if verdict.get("measured_at") and verdict["measured_at"] != results["measured_at"]:
         load = verdict["machine"]["load_average_1_5_15"][0]
+        others = "; the others from the full run" if "loader" in results else ""
         notes.append(f"The verdict figures are from `cop-bench --section verdict` at {verdict['measured_at']} "
-                     f"(load average {load}); the others from the full run.")
+                     f"(load average {load}){others}.")
     return rows, notes
 
 
