@@ -20,6 +20,8 @@ def bench(
                                                            "(default: the repository's bench/)."),
     workers: int = typer.Option(2, "--workers", min=1, help="Processes submitting files in the backfill."),
     verdict_runs: int = typer.Option(20, "--verdict-runs", min=1, help="Timed files in the verdict latency."),
+    cold_runs: int = typer.Option(3, "--cold-runs", min=1, help="`cop submit --check-only` processes in the cold "
+                                                                 "verdict (each beside an import of GX)."),
     keep: bool = typer.Option(False, "--keep", help="Keep the benchmark's COP_HOME and its database running."),
     section: Optional[str] = typer.Option(None, "--section", help="Run one section alone: 'anomalies' (planted "
                                           "anomalies against the warnings and the integrity screen; writes "
@@ -33,7 +35,7 @@ def bench(
         raise typer.BadParameter(f"unknown section '{section}'; the sections that run alone are "
                                  f"{', '.join(SECTIONS)}", param_hint="--section")
     run_benchmarks(out=(out or DEFAULT_OUT).resolve(), years=years, workers=workers, verdict_runs=verdict_runs,
-                   keep=keep, section=section)
+                   cold_runs=cold_runs, keep=keep, section=section)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Run every benchmark stage in one fresh COP_HOME and write the figures.
 
-    cop-bench [--years 10] [--out bench/] [--workers 2] [--verdict-runs 20] [--section anomalies|verdict]
+    cop-bench [--years 10] [--out bench/] [--workers 2] [--verdict-runs 20] [--cold-runs 3]
+              [--section anomalies|verdict]
 
 Writes results.json (every figure), results.md (the table) and growth.png (the build as history
 grows) into --out. Each figure stands beside a baseline measured in the same run, as a ratio:
@@ -23,7 +24,8 @@ DEFAULT_OUT = REPO_ROOT / "bench"
 
 
 def run_benchmarks(out: Path = DEFAULT_OUT, years: int = 10, seed: int = 7, workers: int = 2,
-                   verdict_runs: int = 20, keep: bool = False, section: str | None = None) -> dict:
+                   verdict_runs: int = 20, keep: bool = False, section: str | None = None,
+                   cold_runs: int = 3) -> dict:
     home = Path(tempfile.mkdtemp(prefix="cop-bench-"))
     os.environ["COP_HOME"] = str(home)
     os.environ["DBT_QUIET"] = "true"  # dbt's per-node lines would bury the progress bars
@@ -35,9 +37,9 @@ def run_benchmarks(out: Path = DEFAULT_OUT, years: int = 10, seed: int = 7, work
         if section == "anomalies":
             return _anomalies_only(out, years, seed, workers)
         if section == "verdict":
-            results = _verdict_only(out, seed, verdict_runs)
+            results = _verdict_only(out, seed, verdict_runs, cold_runs)
         else:
-            results = _stages(years, seed, workers, verdict_runs)
+            results = _stages(years, seed, workers, verdict_runs, cold_runs)
     finally:
         if not keep:
             db.stop()
@@ -54,7 +56,7 @@ def run_benchmarks(out: Path = DEFAULT_OUT, years: int = 10, seed: int = 7, work
     return results
 
 
-def _verdict_only(out: Path, seed: int, verdict_runs: int) -> dict:
+def _verdict_only(out: Path, seed: int, verdict_runs: int, cold_runs: int) -> dict:
     """The verdict figures alone (warm and cold), on as many months of samples as they need, written over
     the verdict figures of the last full run in `out` (the other figures are kept as they were)."""
     from bench.verdict import measure_verdict, months_needed
@@ -68,7 +70,8 @@ def _verdict_only(out: Path, seed: int, verdict_runs: int) -> dict:
     console.rule(f"[bold]Sample returns ({years} years)")
     generate_returns(samples.folder, years=years, seed=seed, progress=True)
     console.rule("[bold]Verdict latency, warm and cold")
-    results["verdict"] = measure_verdict(samples, runs=verdict_runs) | {"measured_at": _now(), "machine": _machine()}
+    results["verdict"] = (measure_verdict(samples, runs=verdict_runs, cold_runs=cold_runs)
+                          | {"measured_at": _now(), "machine": _machine()})
     return results
 
 
@@ -98,7 +101,7 @@ def _anomalies_only(out: Path, years: int, seed: int, workers: int) -> dict:
     return results
 
 
-def _stages(years: int, seed: int, workers: int, verdict_runs: int) -> dict:
+def _stages(years: int, seed: int, workers: int, verdict_runs: int, cold_runs: int) -> dict:
     from bench.backfill import backfill_and_grow
     from bench.anomalies import measure_anomalies
     from bench.cycle import measure_cycle
@@ -118,7 +121,7 @@ def _stages(years: int, seed: int, workers: int, verdict_runs: int) -> dict:
         console.rule("[bold]1. Loader throughput")
         results["loader"] = measure_loader(samples)
         console.rule("[bold]2. Verdict latency")
-        results["verdict"] = measure_verdict(samples, runs=verdict_runs)
+        results["verdict"] = measure_verdict(samples, runs=verdict_runs, cold_runs=cold_runs)
         console.rule("[bold]2b. Verdicts under load: concurrent portal uploads")
         results["portal_load"] = measure_portal_load(samples)
         console.rule("[bold]3-4. Backfill, and the build as history grows")
