@@ -19,12 +19,13 @@ from dataclasses import dataclass
 import pandas as pd
 
 from expectations.suites import (NATIONAL_SUITE, PERIOD_PARAMETER, PROVINCE_PARAMETER, committed_suite,
-                                 local_suite_name)
+                                 local_suite_name, rule_codes)
 
 # GX sends usage analytics unless told not to; a warehouse of police data must not phone home.
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 
 COLUMN_KWARGS = ("column", "column_A", "column_B")
+MANY_COLUMNS = "column_list"  # expectations.multicolumn: one expectation, many columns
 _ONE_AT_A_TIME = threading.Lock()
 
 
@@ -40,7 +41,12 @@ class Outcome:
 
     @property
     def columns(self) -> tuple[str, ...]:
-        return tuple(self.kwargs[key] for key in COLUMN_KWARGS if key in self.kwargs)
+        return tuple(self.kwargs.get(MANY_COLUMNS, ())) + tuple(self.kwargs[key] for key in COLUMN_KWARGS
+                                                                if key in self.kwargs)
+
+    @property
+    def rules(self) -> list[str]:
+        return rule_codes(self.meta)
 
 
 class ExpectationRunError(RuntimeError):
@@ -73,26 +79,62 @@ def _expectation_configs(province: str) -> tuple[dict, ...]:
 
 @functools.lru_cache(maxsize=64)
 def _suite(province: str, columns: frozenset[str]):
-    """The suite for this province, limited to the expectations whose columns the file has."""
+    """The suite for this province, limited to the columns the file has."""
+    limited = (_for_columns(config, columns) for config in _expectation_configs(province))
+    return gx_suite(f"cop_return_{province}", [config for config in limited if config])
+
+
+def gx_suite(name: str, configs: list[dict]):
+    """GX's suite object from expectations in their JSON form (ours included: expectations.multicolumn)."""
     import great_expectations as gx
     from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
-    expectations = [ExpectationConfiguration(**config).to_domain_obj()
-                    for config in _expectation_configs(province)
-                    if all(config["kwargs"][key] in columns for key in COLUMN_KWARGS if key in config["kwargs"])]
-    return gx.ExpectationSuite(name=f"cop_return_{province}", expectations=expectations)
+    import expectations.multicolumn  # noqa: F401 - registers our expectation types with GX
+
+    return gx.ExpectationSuite(name=name, expectations=[ExpectationConfiguration(**_for_gx(c)).to_domain_obj()
+                                                        for c in configs])
+
+
+def _for_gx(config: dict) -> dict:
+    """GX's engine wants two names in a many-column domain: one column is given twice (the checks are the
+    same on a copy; the outcome lists it once)."""
+    columns = config["kwargs"].get(MANY_COLUMNS)
+    if columns is None or len(columns) > 1:
+        return config
+    return {**config, "kwargs": config["kwargs"] | {MANY_COLUMNS: list(columns) * 2}}
+
+
+def _for_columns(config: dict, columns: frozenset[str]) -> dict | None:
+    """The expectation on the columns the file has: a one-column (or one-pair) expectation whole or not at
+    all; a many-column one narrowed to the columns present (None when none are)."""
+    kwargs = config["kwargs"]
+    if MANY_COLUMNS not in kwargs:
+        return config if all(kwargs[key] in columns for key in COLUMN_KWARGS if key in kwargs) else None
+    narrowed = dict(kwargs)
+    if "pairs" in kwargs:
+        narrowed["pairs"] = [pair for pair in kwargs["pairs"] if set(pair) <= columns]
+        kept = list(dict.fromkeys(name for pair in narrowed["pairs"] for name in pair))
+    else:
+        kept = [name for name in kwargs[MANY_COLUMNS] if name in columns]
+    if "max_values" in kwargs:
+        narrowed["max_values"] = {name: kwargs["max_values"][name] for name in kept}
+    return {**config, "kwargs": narrowed | {MANY_COLUMNS: kept}} if kept else None
 
 
 def warm_up(provinces: list[str] | None = None) -> None:
     """Import GX, build the context and each province's suite for the columns of its template (what a
-    return usually has), so that a submission pays nothing extra."""
+    return usually has), and validate once (GX's first validation pays for imports of its own), so that a
+    submission pays only for its own validation. One validation is enough: each costs the same after it."""
     from cop.registry import load_registry
     from cop.spec import load_amendment, load_form
 
-    for province in provinces or load_registry().province_codes:
+    for number, province in enumerate(provinces or load_registry().province_codes):
         columns = [column.field for column in load_amendment(province).columns(load_form())]
-        frame = pd.DataFrame({name: pd.Series([], dtype="float64") for name in columns})
-        run_expectations(frame, province, {PROVINCE_PARAMETER: [province], PERIOD_PARAMETER: []})
+        if number == 0:
+            frame = pd.DataFrame({name: pd.Series([], dtype="float64") for name in columns})
+            run_expectations(frame, province, {PROVINCE_PARAMETER: [province], PERIOD_PARAMETER: []})
+        else:
+            _suite(province, frozenset(columns))
 
 
 def run_expectations(frame: pd.DataFrame, province: str, parameters: dict) -> list[Outcome]:
@@ -120,10 +162,17 @@ def _run_expectations(frame: pd.DataFrame, province: str, parameters: dict) -> l
         config = result.expectation_config
         detail = details.get(_key(config))
         failed_rows = tuple(detail.result.get("unexpected_index_list") or ()) if detail else ()
-        outcomes.append(Outcome(kind=config.type, kwargs=dict(config.kwargs), meta=dict(config.meta or {}),
+        outcomes.append(Outcome(kind=config.type, kwargs=_as_in_suite(config.kwargs), meta=dict(config.meta or {}),
                                 severity=str(getattr(config.severity, "value", config.severity)),
                                 success=bool(result.success), failed_rows=failed_rows))
     return outcomes
+
+
+def _as_in_suite(kwargs) -> dict:
+    kwargs = dict(kwargs)
+    if MANY_COLUMNS in kwargs:
+        kwargs[MANY_COLUMNS] = list(dict.fromkeys(kwargs[MANY_COLUMNS]))
+    return kwargs
 
 
 def _raise_on_errors(results) -> None:

@@ -33,6 +33,20 @@ def expectation(kind: str, kwargs: dict, meta: dict, severity: str = "error") ->
     return {"type": kind, "kwargs": kwargs, "meta": meta, "severity": GX_SEVERITY[severity]}
 
 
+def rule_codes(meta: dict) -> list[str]:
+    """The rule codes an expectation's failures are worded with, whatever its meta's shape: "rule",
+    "rule_below_min" and the like; "rule_by_column" (one code per column); "comparisons" (one per pair)."""
+    codes = []
+    for key, value in meta.items():
+        if key == "rule_by_column":
+            codes += value.values()
+        elif key == "comparisons":
+            codes += [comparison["rule"] for comparison in value]
+        elif key.startswith("rule"):
+            codes.append(value)
+    return list(dict.fromkeys(codes))
+
+
 def suite(name: str, form: Form, expectations: list[dict], description: str) -> dict:
     return {
         "name": name,

@@ -266,6 +266,9 @@ def submit(
     check_only: bool = typer.Option(False, "--check-only", help="Validate and report only: save nothing."),
 ) -> None:
     """Land, validate and load a province's monthly return. Exit 0 accepted or duplicate, 1 rejected, 2 usage."""
+    from loaders.sandbox import start_soon
+
+    start_soon()  # the verdict's process imports Great Expectations while this one imports the intake
     import getpass
 
     import psycopg

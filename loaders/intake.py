@@ -285,11 +285,15 @@ def _judge(content: bytes, amendment: Amendment, month: dt.date, received_at: dt
     form = form_for(month)
     history_future = _HISTORY_POOL.submit(fetch_history, amendment.province, month, form)
     problems = period_problems(month, form, received_at.date())
+    started = time.perf_counter()
     try:
         found, checked, timings = run_isolated(read_and_check, content, amendment, month,
                                                answers={"history": history_future.result})
     except ChildFailed as exc:
         found, checked, timings = [_unreadable(exc)], None, {}
+    # The child's own stages aside: forking it and passing the file and the verdict across (and, the
+    # first time in a process, starting the forkserver).
+    timings["sandbox"] = time.perf_counter() - started - sum(timings.values())
     return _Verdict.of(problems + found, checked, timings)
 
 
@@ -319,7 +323,9 @@ def _check_only(content: bytes, amendment: Amendment, month: dt.date, receipt: R
     clean_check_outputs()
     verdict = _judge(content, amendment, month, receipt.received_at)
     _fill(receipt, verdict)
+    started = time.perf_counter()
     receipt.folder = _write_outputs(state_dir("validation") / f"{DRY_RUN_PREFIX}{uuid.uuid4().hex}", receipt, verdict)
+    receipt.timings["report"] = time.perf_counter() - started
     return receipt
 
 

@@ -52,7 +52,7 @@ _TEMPLATE = """<!doctype html>
 <p>{{ outcomes|length }} expectations from <code>expectations/suites/</code>, {{ failed }} failed.</p>
 <table><tr><th>Expectation</th><th>Columns</th><th>Rule</th><th>Severity</th><th>Result</th></tr>
 {% for o in outcomes %}<tr><td><code>{{ o.kind }}</code></td><td>{{ o.columns|join(', ') }}</td>
-<td>{{ o.meta.rule or (o.meta.rule_below_min ~ ' / ' ~ o.meta.rule_above_max) }}</td><td>{{ o.severity }}</td>
+<td>{{ o.rules|join(', ') }}</td><td>{{ o.severity }}</td>
 <td class="{{ 'passed' if o.success else 'failed' }}">{{ 'passed' if o.success else 'failed: ' ~ o.failed_rows|length ~ ' rows' }}</td></tr>
 {% endfor %}</table>
 {% else %}<p>The suites did not run: the file could not be read as a table.</p>{% endif %}

@@ -18,6 +18,7 @@ import difflib
 from dataclasses import dataclass
 from typing import Callable, ClassVar
 
+import numpy as np
 import pandas as pd
 
 from cop.period import fiscal_year_start, format_period, parse_period
@@ -106,47 +107,61 @@ class Rule:
 
 
 class NotEmpty(Rule):
-    """E040 for a required field, and E020, E021, E032 and E035 for an empty identity column."""
+    """E040 for a required field, and E020, E021, E032 and E035 for an empty identity column: one
+    expectation for all of them, each column with its rule."""
     name = "not_empty"
 
     def expectations(self, scope: SuiteScope) -> list[dict]:
-        wanted = list(IDENTITY_MISSING_RULES.items()) if scope.national else []
-        wanted += [(field.name, "E040") for field in scope.fields if field.required]
-        return [self._expectation("expect_column_values_to_not_be_null", {"column": name},
-                                  {"rule": rule, "field": name}) for name, rule in wanted]
+        wanted = dict(IDENTITY_MISSING_RULES) if scope.national else {}
+        wanted |= {field.name: "E040" for field in scope.fields if field.required}
+        if not wanted:
+            return []
+        return [self._expectation("expect_multicolumn_values_to_not_be_null", {"column_list": list(wanted)},
+                                  {"rule_by_column": wanted})]
 
     def worded(self, ret: ReturnUnderCheck, outcome: Outcome) -> list[Problem]:
-        name = outcome.kwargs["column"]
-        return [problem(outcome.meta["rule"], f"'{ret.columns.header(name)}' is empty{ret.unit_phrase(row)}",
-                        **ret.describe_cell(row, name))
-                for row in outcome.failed_rows if (row, name) not in ret.unparsable]
+        return [problem(outcome.meta["rule_by_column"][name], f"'{ret.columns.header(name)}' is empty"
+                                                              f"{ret.unit_phrase(row)}", **ret.describe_cell(row, name))
+                for row, name in _failed_cells(ret, outcome, lambda values: values.isna())
+                if (row, name) not in ret.unparsable]
 
 
 class WithinRange(Rule):
-    """E042 below zero, E044 above the field's cap. There is one range check per field, which is
-    cheaper than two; the side of the range the value is on picks the code."""
+    """E042 below zero, E044 above the field's cap. One range check covers every field, which is
+    cheaper than two per field; the side of the range a value is on picks the code."""
     name = "within_range"
 
     def expectations(self, scope: SuiteScope) -> list[dict]:
-        return [self._expectation("expect_column_values_to_be_between",
-                                  {"column": field.name, "min_value": 0, "max_value": _number(field.max)},
-                                  {"rule_below_min": "E042", "rule_above_max": "E044", "field": field.name})
-                for field in scope.fields]
+        if not scope.fields:
+            return []
+        return [self._expectation("expect_multicolumn_values_to_be_between",
+                                  {"column_list": [field.name for field in scope.fields], "min_value": 0,
+                                   "max_values": {field.name: _number(field.max) for field in scope.fields}},
+                                  {"rule_below_min": "E042", "rule_above_max": "E044"})]
 
     def worded(self, ret: ReturnUnderCheck, outcome: Outcome) -> list[Problem]:
-        name = outcome.kwargs["column"]
-        spec, header = ret.field(name), ret.columns.header(name)
+        low, caps = outcome.kwargs["min_value"], outcome.kwargs["max_values"]
         problems = []
-        for row in outcome.failed_rows:
-            text, where = ret.text(row, name), ret.describe_cell(row, name)
-            if ret.frame.at[row, name] < outcome.kwargs["min_value"]:
+        for row, name in _failed_cells(ret, outcome, lambda values: (values < low) | (values > pd.Series(caps))):
+            header, text, where = ret.columns.header(name), ret.text(row, name), ret.describe_cell(row, name)
+            if ret.frame.at[row, name] < low:
                 problems.append(problem(outcome.meta["rule_below_min"],
                                         f"'{header}' is {text}{ret.unit_phrase(row)}, below zero", **where))
             else:
+                spec = ret.field(name)
                 problems.append(problem(outcome.meta["rule_above_max"],
                                         f"'{header}' is {text}{ret.unit_phrase(row)}, above the cap of "
                                         f"{spec.max:,.0f} {spec.unit} for one station in a month", **where))
         return problems
+
+
+def _failed_cells(ret: ReturnUnderCheck, outcome: Outcome,
+                  broken: Callable[[pd.DataFrame], pd.DataFrame]) -> list[tuple[int, str]]:
+    """(row, column) of each cell that broke a many-column expectation, found among the rows GX failed."""
+    columns = list(outcome.kwargs["column_list"])
+    values = ret.frame.loc[list(outcome.failed_rows), columns]
+    rows, positions = np.nonzero(broken(values)[columns].to_numpy())
+    return [(values.index[r], columns[p]) for r, p in zip(rows.tolist(), positions.tolist())]
 
 
 class MatchesTheReturn(Rule):
@@ -203,27 +218,38 @@ class OneRowPerUnit(Rule):
 
 
 class CrossFieldComparison(Rule):
-    """The rules in cross_field_rules of spec/form.yaml (left <= right): errors X1xx and warnings W2xx.
-    A row with either value missing is not checked."""
+    """The rules in cross_field_rules of spec/form.yaml (left <= right): errors X1xx and warnings W2xx,
+    one expectation for each severity. A row with either value missing is not checked."""
     name = "cross_field"
 
     def expectations(self, scope: SuiteScope) -> list[dict]:
         if not scope.national:
             return []
-        # "left <= right" is GX's "A >= B" with A = right.
-        return [self._expectation("expect_column_pair_values_a_to_be_greater_than_b",
-                                  {"column_A": rule.right, "column_B": rule.left, "or_equal": True,
-                                   "ignore_row_if": "either_value_is_missing"},
-                                  {"rule": rule.code, "left": rule.left, "right": rule.right}, rule.severity)
-                for rule in scope.form.cross_field_rules if rule.over == "month"]
+        found = []
+        for severity in ("error", "warning"):
+            rules = [r for r in scope.form.cross_field_rules if r.over == "month" and r.severity == severity]
+            if rules:
+                found.append(self._expectation(
+                    "expect_column_pairs_left_at_most_right",
+                    {"column_list": list(dict.fromkeys(name for r in rules for name in (r.left, r.right))),
+                     "pairs": [[r.left, r.right] for r in rules]},
+                    {"comparisons": [{"rule": r.code, "left": r.left, "right": r.right} for r in rules]}, severity))
+        return found
 
     def worded(self, ret: ReturnUnderCheck, outcome: Outcome) -> list[Problem]:
-        left, right = outcome.meta["left"], outcome.meta["right"]
-        return [problem(outcome.meta["rule"],
-                        f"'{ret.columns.header(left)}' ({ret.text(row, left)}) is more than "
-                        f"'{ret.columns.header(right)}' ({ret.text(row, right)}){ret.unit_phrase(row)}",
-                        **ret.describe_cell(row, left))
-                for row in outcome.failed_rows]
+        checked = {tuple(pair) for pair in outcome.kwargs["pairs"]}
+        rows = list(outcome.failed_rows)
+        problems = []
+        for comparison in outcome.meta["comparisons"]:
+            left, right = comparison["left"], comparison["right"]
+            if (left, right) not in checked:
+                continue
+            problems += [problem(comparison["rule"],
+                                 f"'{ret.columns.header(left)}' ({ret.text(row, left)}) is more than "
+                                 f"'{ret.columns.header(right)}' ({ret.text(row, right)}){ret.unit_phrase(row)}",
+                                 **ret.describe_cell(row, left))
+                         for row in rows if ret.frame.at[row, left] > ret.frame.at[row, right]]
+        return problems
 
 
 class NarrativeText(Rule):

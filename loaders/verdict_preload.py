@@ -6,5 +6,7 @@ this module IS that warm-up: the forkserver can only be told which modules to im
 """
 from expectations.runner import warm_up
 from loaders import intake  # noqa: F401 - the children's entry point, imported here once for all of them
+from loaders.sandbox import prepare_children
 
 warm_up()
+prepare_children()

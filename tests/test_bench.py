@@ -15,7 +15,8 @@ def test_bench_writes_every_figure_with_its_baseline(tmp_path):
     out = tmp_path / "bench"
     env = {k: v for k, v in os.environ.items() if k not in ("COP_DATABASE_URL", "COP_HOME")}
     result = subprocess.run([sys.executable, "-m", "bench.cli", "--years", "2", "--verdict-runs", "3",
-                             "--out", str(out)], env=env, capture_output=True, text=True, timeout=1500)
+                             "--cold-runs", "1", "--out", str(out)], env=env, capture_output=True, text=True,
+                            timeout=1500)
     assert result.returncode == 0, result.stderr[-3000:]
     figures = json.loads((out / "results.json").read_text())
 
@@ -29,7 +30,10 @@ def test_bench_writes_every_figure_with_its_baseline(tmp_path):
     assert verdict["runs"] == 3 and verdict["units_median"] > 650
     assert 0 < verdict["seconds"]["p50"] <= verdict["seconds"]["p95"]
     assert {"read", "gx", "rules", "load"} <= set(verdict["stages_share"])
-    assert verdict["baseline_naive_script_seconds"] > 0
+    assert verdict["baseline_naive_script_seconds"] > 0 and verdict["p95_vs_naive_script"] > 0
+    cold = verdict["cold"]
+    assert cold["runs"] == 1 and cold["cli_seconds"] > 0 and cold["import_gx_seconds"] > 0
+    assert {"startup", "sandbox", "gx"} <= set(cold["stages_share"])
 
     load = figures["portal_load"]
     assert load["uploads"] >= 14 and load["http_errors"] == 0 and load["verdicts_identical"] is True
@@ -49,5 +53,6 @@ def test_bench_writes_every_figure_with_its_baseline(tmp_path):
 
     table = (out / "results.md").read_text()
     assert "psql \\copy" in table and "Monthly cycle through Airflow" in table
+    assert "What dominates the warm verdict" in table and "What dominates the cold verdict" in table
     assert "| figure | measured | baseline (same run) | ratio |" in result.stdout
     assert (out / "growth.png").read_bytes().startswith(b"\x89PNG")

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import os
+import subprocess
+import sys
 import time
 import zipfile
 
@@ -119,3 +121,16 @@ def test_a_file_that_cannot_be_checked_in_time_is_rejected_and_nothing_is_loaded
     assert raw_snapshot()[:3] == before[:3]
     monkeypatch.delenv("COP_VERDICT_TIMEOUT_SECONDS")
     assert submit(good_file("IC", fresh_month, units=3, seed=1), "IC", fresh_month).status == "accepted"
+
+
+def test_a_child_does_not_run_the_parents_main_script_again(tmp_path):
+    """Python's forkserver had each child run the parent's main script (the `cop` command, the portal, the
+    bench) again before its verdict: up to a second per file."""
+    runs = tmp_path / "runs.txt"
+    script = tmp_path / "front_door.py"
+    script.write_text(f"open({str(runs)!r}, 'a').write(__name__ + '\\n')\n"
+                      "if __name__ == '__main__':\n"
+                      "    from loaders import sandbox\n"
+                      "    sandbox.start()\n", encoding="utf-8")
+    subprocess.run([sys.executable, str(script)], check=True, timeout=600)
+    assert runs.read_text().split() == ["__main__"]

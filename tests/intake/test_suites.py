@@ -8,24 +8,21 @@ import pytest
 import json
 
 from cop.spec import load_form
-from expectations.suites import SUITES_DIR
+from expectations.runner import gx_suite
+from expectations.suites import SUITES_DIR, rule_codes
 from loaders.rules import RULES, Rule
 
 pytestmark = pytest.mark.xdist_group("intake_suites")  # one module, one worker: one database
 
 
 def test_gx_reads_every_suite_and_every_rule_code_is_in_the_catalogue():
-    import great_expectations as gx
-    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
-
     catalogue = load_form().rules
     for path in SUITES_DIR.glob("*.json"):
         data = json.loads(path.read_text(encoding="utf-8"))
-        suite = gx.ExpectationSuite(name=data["name"], expectations=[
-            ExpectationConfiguration(**e).to_domain_obj() for e in data["expectations"]])
+        suite = gx_suite(data["name"], data["expectations"])
         assert len(suite.expectations) == len(data["expectations"])
         for expectation in data["expectations"]:
-            codes = [v for k, v in expectation["meta"].items() if k.startswith("rule")]
+            codes = rule_codes(expectation["meta"])
             assert codes and all(code in catalogue for code in codes)
             severity = {"critical": "error", "warning": "warning"}[expectation["severity"]]
             assert all(catalogue[code].severity == severity for code in codes)
