@@ -69,6 +69,7 @@ def ensure_roles(conn: psycopg.Connection) -> dict[str, str]:
     """Create any missing role (a province added to the registry gets its reader) and set the
     login roles' passwords. Returns {role: password} for every login role. `conn`: the administrator's."""
     login_roles = [row[0] for row in conn.execute("select * from security.ensure_roles()")]
+    conn.execute("select security.ensure_reader_defaults()")  # search_path = marts (cop/sql/093)
     passwords = _load_passwords()
     changed = False
     for role in login_roles:
