@@ -46,7 +46,7 @@
         if to_regclass({{ dbt.string_literal(table) }}) is not null
            and to_regclass({{ dbt.string_literal(target) }}) is not null
            and not exists (select from pg_constraint
-                           where conrelid = {{ dbt.string_literal(table) }}::regclass
+                           where conrelid = to_regclass({{ dbt.string_literal(table) }})
                              and conname = {{ dbt.string_literal(name) }}) then
             alter table {{ table }} add constraint {{ adapter.quote(name) }}
                 foreign key ({{ key.columns | join(', ') }}) references {{ target }} ({{ key.to_columns | join(', ') }});

@@ -10,6 +10,7 @@ import yaml
 
 from cop import db
 from cop.build import build
+from cop.spec import amendment_provinces, load_amendment, load_form
 
 MARTS_DIR = Path(__file__).resolve().parents[2] / "dbt_project" / "models" / "marts"
 # A column named like a dimension's key joins that dimension.
@@ -19,7 +20,6 @@ DIMENSION_KEYS = {"province_code": "dim_province", "district_key": "dim_district
 NOT_THE_KEY = {
     ("rpt_unit_scores", "indicator_code"): "an indicator of the performance index (spec/scoring.yaml), not a form field",
     ("rpt_indicator_levels", "indicator_code"): "an indicator of the performance index (spec/scoring.yaml)",
-    ("rpt_local_indicators", "indicator_code"): "a province's local indicator (spec/amendments/)",
 }
 
 
@@ -94,3 +94,62 @@ def test_readers_land_in_marts(built):
         with psycopg.connect(db.role_url(role), autocommit=True) as conn:
             assert conn.execute("show search_path").fetchone() == ("marts",)
             assert conn.execute("select count(*) from dim_province").fetchone()[0] > 0
+
+
+# ---------------------------------------------------------------- the indicator dimension
+
+
+def test_one_indicator_dimension_with_how_each_figure_adds_up(built, warehouse_conn):
+    form = load_form()
+    rows = {row[0]: row[1:] for row in warehouse_conn.execute(
+        "select indicator_code, scope, owner_province_code, aggregation, direction, part_of, collected_by, help_text "
+        "from marts.dim_indicator")}
+    assert {code for code, row in rows.items() if row[0] == "national"} == set(form.field_names)
+    for province in amendment_provinces():
+        for local in load_amendment(province).local_indicators:
+            assert rows[local.name][:2] == ("local", province) and rows[local.name][5] == province
+    assert rows["neighbourhood_watch_groups_active"][2:4] == ("stock", "higher")
+    assert rows["officers_posted"][2] == "stock" and rows["survey_satisfied"][2] == "survey"
+    assert rows["street_crime_reported"][2:5] == ("flow", "neutral", None)
+    assert rows["mobile_snatching"][4] == "street_crime_reported"
+    assert rows["homicide"][6] == form.field("homicide").help
+    assert "KP" not in rows["social_media_posts"][5].split(", ")  # KP's amendment leaves it out
+    by_province = warehouse_conn.execute(
+        "select count(*) from marts.dim_indicator_province where indicator_code = 'social_media_posts'").fetchone()
+    assert by_province == (len(rows["social_media_posts"][5].split(", ")),)
+
+
+# ---------------------------------------------------------------- benchmarks
+
+
+def street_crime_rate(conn: psycopg.Connection, province: str | None) -> float:
+    """The rate per 100,000 by hand: the reporting units' street crime over their population."""
+    return float(conn.execute(
+        "select sum(value) * 100000.0 / sum(population) from marts.fct_unit_month_indicator "
+        "where indicator_code = 'street_crime_reported' and month = '2024-12-01' and value is not null "
+        "and (%(province)s::text is null or province_code = %(province)s)", {"province": province}).fetchone()[0])
+
+
+def test_a_province_reader_gets_the_true_national_benchmark(built, warehouse_conn):
+    national, sindh = street_crime_rate(warehouse_conn, None), street_crime_rate(warehouse_conn, "SD")
+    assert national != pytest.approx(sindh)
+    query = ("select area_code, value_per_100k from marts.rpt_benchmark_month "
+             "where indicator_code = 'street_crime_reported' and month = '2024-12-01'")
+    with psycopg.connect(db.role_url("province_reader_sd"), autocommit=True) as conn:
+        rates = {area: float(rate) for area, rate in conn.execute(query)}
+        assert conn.execute("select count(*) from marts.fct_unit_month_indicator "
+                            "where province_code <> 'SD'").fetchone() == (0,)
+    assert rates == {"PK": pytest.approx(national), "SD": pytest.approx(sindh),
+                     "IC": pytest.approx(street_crime_rate(warehouse_conn, "IC")),
+                     "PB": pytest.approx(street_crime_rate(warehouse_conn, "PB"))}
+
+
+def test_a_stock_is_the_months_total_and_units_are_counted_honestly(built, warehouse_conn):
+    row = warehouse_conn.execute(
+        "select value_total, units_reporting, units_expected, aggregation from marts.rpt_benchmark_month "
+        "where area_code = 'IC' and month = '2025-01-01' and indicator_code = 'officers_posted'").fetchone()
+    by_hand = warehouse_conn.execute(
+        "select sum(value), count(*) from marts.fct_unit_month_indicator where province_code = 'IC' "
+        "and month = '2025-01-01' and indicator_code = 'officers_posted'").fetchone()
+    assert row[:2] == by_hand and row[3] == "stock"
+    assert row[2] == 27 and row[1] == 26  # IC-ISB-027 expected, never reported
