@@ -50,9 +50,11 @@ def sync_reference(conn: psycopg.Connection) -> bool:
         return False
     registry = load_registry()
     with conn.transaction():
-        _copy(conn, "ref_provinces", ["province_code", "province_name", "capital", "due_day", "lock_after_days"],
+        _copy(conn, "ref_provinces", ["province_code", "province_name", "capital", "due_day", "lock_after_days",
+                                      "iso_3166_2", "population_base_year", "population_growth_percent"],
               [(p.province_code, p.province_name, p.capital, load_amendment(p.province_code).due_day,
-                load_amendment(p.province_code).lock_after_days) for p in registry.provinces])
+                load_amendment(p.province_code).lock_after_days, p.iso_3166_2, p.population_base_year,
+                p.population_growth_percent) for p in registry.provinces])
         _copy(conn, "ref_districts", ["province_code", "district_code", "district_name"],
               [(d.province_code, d.district_code, d.district_name) for d in registry.districts])
         _copy(conn, "ref_units",

@@ -2,6 +2,7 @@
 clean index names, readers that land in marts."""
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import psycopg
@@ -10,6 +11,7 @@ import yaml
 
 from cop import db
 from cop.build import build
+from cop.registry import load_registry
 from cop.spec import amendment_provinces, load_amendment, load_form
 
 MARTS_DIR = Path(__file__).resolve().parents[2] / "dbt_project" / "models" / "marts"
@@ -153,3 +155,174 @@ def test_a_stock_is_the_months_total_and_units_are_counted_honestly(built, wareh
         "and month = '2025-01-01' and indicator_code = 'officers_posted'").fetchone()
     assert row[:2] == by_hand and row[3] == "stock"
     assert row[2] == 27 and row[1] == 26  # IC-ISB-027 expected, never reported
+
+
+# ---------------------------------------------------------------- analyst tables
+
+
+def test_unit_month_reporting_status_adds_up_to_the_completeness_mart(built, warehouse_conn):
+    by_unit = warehouse_conn.execute(
+        "select province_code, month, count(*), count(*) filter (where is_reported), "
+        "count(*) filter (where is_on_time), count(*) filter (where is_late), count(*) filter (where is_missing) "
+        "from marts.fct_unit_month_reporting group by 1, 2 order by 1, 2").fetchall()
+    completeness = warehouse_conn.execute(
+        "select province_code, month, units_expected, units_reported, units_on_time, units_late, units_missing "
+        "from marts.rpt_reporting_completeness where units_expected > 0 order by 1, 2").fetchall()
+    assert by_unit == completeness
+    silent = dict(warehouse_conn.execute(
+        "select month, months_silent from marts.fct_unit_month_reporting where unit_code = 'IC-ISB-027'"))
+    assert silent == {dt.date(2024, 12, 1): 1, dt.date(2025, 1, 1): 2}  # never reported
+    assert warehouse_conn.execute("select reporting_status, months_silent from marts.fct_unit_month_reporting "
+                                  "where unit_code = 'IC-ISB-026' and month = '2025-01-01'").fetchone() == ("late", None)
+
+
+def test_months_are_bounded_to_the_data_with_the_fiscal_year(built, warehouse_conn):
+    months = warehouse_conn.execute("select month, fiscal_year, fiscal_year_label, fiscal_quarter, year_quarter "
+                                    "from marts.dim_month order by month").fetchall()
+    assert months == [(dt.date(2024, 12, 1), 2025, "2024-25", 2, "2024-Q4"),
+                      (dt.date(2025, 1, 1), 2025, "2024-25", 3, "2025-Q1")]
+
+
+def test_districts_have_validity_dates_and_their_boundary_changes(built, warehouse_conn):
+    districts = {row[0]: row[1:] for row in warehouse_conn.execute(
+        "select district_key, valid_from, valid_to, boundary_changed_on from marts.dim_district "
+        "where district_key in ('PB-KTA', 'PB-MZG', 'SD-KHS')")}
+    assert districts["PB-KTA"] == (dt.date(2025, 1, 1), None, dt.date(2025, 1, 1))
+    assert districts["PB-MZG"][1:] == (None, dt.date(2025, 1, 1))
+    assert districts["SD-KHS"][2] is None
+
+
+def test_provinces_carry_iso_codes_and_population_estimates_by_year(built, warehouse_conn):
+    iso = dict(warehouse_conn.execute("select province_code, iso_3166_2 from marts.dim_province"))
+    assert iso["SD"] == "PK-SD" and iso["IC"] == "PK-IS" and iso["AJ"] == "PK-JK"
+    registry = load_registry()
+    population = registry.unit_in("IC-ISB-001", dt.date(2025, 7, 1)).population
+    ic = registry.province("IC")
+    estimates = dict(warehouse_conn.execute(
+        "select year, population_estimate from marts.rpt_population_year "
+        "where area_level = 'unit' and area_code = 'IC-ISB-001'"))
+    assert estimates == {year: round(population * (1 + ic.population_growth_percent / 100) ** (year - 2023))
+                         for year in (2024, 2025)}
+    province, districts = warehouse_conn.execute(
+        "select (select population_estimate from marts.rpt_population_year where area_level = 'province' "
+        "        and area_code = 'IC' and year = 2025), "
+        "       (select sum(population_estimate) from marts.rpt_population_year where area_level = 'district' "
+        "        and province_code = 'IC' and year = 2025)").fetchone()
+    assert province == districts > 0
+
+
+# ---------------------------------------------------------------- the semantic layer (MetricFlow)
+
+
+@pytest.fixture(scope="module")
+def lookup(built):
+    from hub.metrics import semantic_manifest_lookup
+
+    return semantic_manifest_lookup()
+
+
+def answer(lookup, metrics: list[str], group_by: list[str]) -> dict[tuple, tuple]:
+    """{group values: metric values} of a `cop metrics` query; numbers as floats."""
+    from hub.metrics import query_metrics
+
+    result = query_metrics(metrics, group_by, lookup=lookup)
+    groups = [result.columns.index(name) for name in group_by]
+    values = [result.columns.index(name) for name in metrics]
+    return {tuple(_plain(row[i]) for i in groups): tuple(None if row[i] is None else float(row[i]) for i in values)
+            for row in result.rows}
+
+
+def _plain(value):
+    return value.date() if isinstance(value, dt.datetime) else value
+
+
+def assert_same(actual: dict[tuple, tuple], expected: dict[tuple, tuple]) -> None:
+    assert set(actual) == set(expected)
+    for key, values in actual.items():
+        assert values == pytest.approx(expected[key]), key
+
+
+def by_hand(conn: psycopg.Connection, query: str) -> dict[tuple, tuple]:
+    rows = conn.execute(query).fetchall()
+    return {tuple(row[:-1]): (float(row[-1]),) for row in rows}
+
+
+def test_every_indicator_has_its_metric_and_the_agency_rates(lookup):
+    from hub.metrics import list_metrics
+
+    names = {info.name for info in list_metrics(lookup)}
+    form = load_form()
+    assert {f.name for f in form.fields if f.aggregation != "median"} <= names
+    assert "median_days_to_resolve" not in names  # a median has no national total
+    assert {"street_crime_reported_per_100k", "mobile_snatching_share", "female_officers_posted_share",
+            "survey_satisfied_share", "reporting_rate", "on_time_rate"} <= names
+
+
+def test_a_flow_sums_months_and_units_by_fiscal_year(lookup, warehouse_conn):
+    flows = [f.name for f in load_form().fields if f.aggregation in ("flow", "survey")]
+    metric_answer = answer(lookup, flows, ["province", "metric_time__fiscal_year"])
+    sums = warehouse_conn.execute(
+        "select province_code, d.fiscal_year_start, indicator_code, sum(value) from marts.fct_unit_month_indicator f "
+        "join marts.dim_month d using (month) group by 1, 2, 3").fetchall()
+    expected = {}
+    for province, fiscal_year, indicator, total in sums:
+        expected.setdefault((province, fiscal_year), {})[indicator] = None if total is None else float(total)
+    assert set(metric_answer) == set(expected)
+    for key, values in metric_answer.items():
+        assert dict(zip(flows, values)) == pytest.approx({name: expected[key].get(name) for name in flows}), key
+
+
+def test_a_stock_takes_each_stations_last_month_never_a_sum_of_months(lookup, warehouse_conn):
+    metric_answer = answer(lookup, ["officers_posted"], ["province", "metric_time__fiscal_year"])
+    expected = by_hand(warehouse_conn, """
+        with last as (
+            select f.unit_code, d.fiscal_year_start, max(f.month) as month
+            from marts.fct_unit_month_indicator f join marts.dim_month d using (month)
+            where f.indicator_code = 'officers_posted' group by 1, 2)
+        select f.province_code, l.fiscal_year_start, sum(f.value)
+        from marts.fct_unit_month_indicator f join last l using (unit_code, month)
+        where f.indicator_code = 'officers_posted' group by 1, 2""")
+    assert_same(metric_answer, expected)
+    assert metric_answer[("IC", dt.date(2024, 7, 1))] == (26 * 61,)  # January's strength, not December's added
+
+
+def test_rates_per_100k_use_the_reporting_units_population(lookup, warehouse_conn):
+    metric_answer = answer(lookup, ["street_crime_reported_per_100k"], ["province", "metric_time__month"])
+    expected = by_hand(warehouse_conn, """
+        select province_code, month, sum(value) * 100000.0 / sum(population) from marts.fct_unit_month_indicator
+        where indicator_code = 'street_crime_reported' and value is not null group by 1, 2""")
+    assert_same(metric_answer, expected)
+
+
+def test_shares_have_their_numerator_and_denominator(lookup, warehouse_conn):
+    metric_answer = answer(lookup, ["mobile_snatching_share"], ["metric_time__year"])
+    expected = by_hand(warehouse_conn, """
+        select make_date(extract(year from month)::integer, 1, 1), sum(mobile_snatching)::numeric / sum(street_crime_reported)
+        from marts.fct_unit_month where mobile_snatching is not null and street_crime_reported is not null group by 1""")
+    assert_same(metric_answer, expected)
+
+
+def test_reporting_and_on_time_rates_by_district_and_province(lookup, warehouse_conn):
+    metric_answer = answer(lookup, ["reporting_rate", "on_time_rate"], ["province__province_name", "metric_time__month"])
+    rows = warehouse_conn.execute(
+        "select p.province_name, c.month, c.units_reported::numeric / c.units_expected, "
+        "c.units_on_time::numeric / c.units_expected from marts.rpt_reporting_completeness c "
+        "join marts.dim_province p using (province_code) where c.units_expected > 0").fetchall()
+    assert_same(metric_answer, {(name, month): (float(rate), float(on_time)) for name, month, rate, on_time in rows})
+    by_district = answer(lookup, ["disputes_resolved"], ["district__district_name"])
+    expected = by_hand(warehouse_conn, """
+        select d.district_name, sum(f.value) from marts.fct_unit_month_indicator f join marts.dim_district d using (district_key)
+        where f.indicator_code = 'disputes_resolved' group by 1""")
+    assert_same(by_district, expected)
+
+
+def test_cop_metrics_answers_on_the_command_line(built):
+    from typer.testing import CliRunner
+
+    from hub.cli import app
+
+    result = CliRunner().invoke(app, ["metrics", "query", "--metrics", "reporting_rate", "--group-by", "province"])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[0] == "province,reporting_rate"
+    refused = CliRunner().invoke(app, ["metrics", "query", "--metrics", "no_such_metric"])
+    assert refused.exit_code == 1 and "unknown metric(s): no_such_metric" in refused.output

@@ -193,7 +193,7 @@ def _rows_by_province(conn: psycopg.Connection) -> dict[str, set[str]]:
 
 
 # Aggregates and reference data, no unit's rows (meta readable_by_every_province): benchmarks for every province.
-READABLE_BY_EVERY_PROVINCE = {"rpt_benchmark_month", "dim_indicator_province"}
+READABLE_BY_EVERY_PROVINCE = {"rpt_benchmark_month", "dim_indicator_province", "rpt_population_year"}
 
 
 def test_province_reader_sees_only_its_province(built, warehouse_conn):
