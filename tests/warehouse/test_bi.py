@@ -302,6 +302,16 @@ def test_shares_have_their_numerator_and_denominator(lookup, warehouse_conn):
     assert_same(metric_answer, expected)
 
 
+def test_a_share_of_stocks_takes_each_stations_last_month_of_both(lookup, warehouse_conn):
+    metric_answer = answer(lookup, ["female_officers_posted_share"], ["metric_time__fiscal_year"])
+    expected = by_hand(warehouse_conn, """
+        with last as (select unit_code, max(month) as month from marts.fct_unit_month
+                      where female_officers_posted is not null and officers_posted is not null group by 1)
+        select make_date(2024, 7, 1), sum(f.female_officers_posted)::numeric / sum(f.officers_posted)
+        from marts.fct_unit_month f join last using (unit_code, month)""")
+    assert_same(metric_answer, expected)
+
+
 def test_reporting_and_on_time_rates_by_district_and_province(lookup, warehouse_conn):
     metric_answer = answer(lookup, ["reporting_rate", "on_time_rate"], ["province__province_name", "metric_time__month"])
     rows = warehouse_conn.execute(
