@@ -5,8 +5,9 @@ PYTHON ?= python3
 VENV := .venv
 UV_VERSION := 0.13.9
 STAMP := $(VENV)/.installed
+BI_VENV := .bi-venv
 
-.PHONY: demo test bench lock clean-env system-deps env
+.PHONY: demo test bench bi lock clean-env system-deps env
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +30,14 @@ test: $(STAMP) system-deps
 
 bench: $(STAMP)
 	$(VENV)/bin/cop-bench
+
+# Apache Superset on this COP_HOME's warehouse as the read-only bi_reader, every mart a dataset
+# (deploy/superset/bi.sh), in its own virtualenv: never in the pinned project environment.
+bi: $(STAMP)
+	@test -x $(BI_VENV)/bin/python || $(PYTHON) -m venv $(BI_VENV)
+	@$(BI_VENV)/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	@$(BI_VENV)/bin/uv pip install --quiet --python $(BI_VENV)/bin/python -r deploy/superset/requirements.txt
+	BI_VENV=$(CURDIR)/$(BI_VENV) deploy/superset/bi.sh
 
 lock:
 	uv pip compile pyproject.toml --extra test --python-version 3.11 --no-header --annotation-style line -o requirements.lock

@@ -22,15 +22,17 @@ def _spec_fingerprint() -> str:
 
 
 def _indicator_rows() -> list[tuple]:
-    form = load_form()
-    rows = [(f.name, None, f.group, f.type, f.unit, f.required, f.max, f.label, f.help, position, f.since, f.until)
-            for position, f in enumerate(form.fields, start=1)]
-    registry = load_registry()
-    for province in registry.province_codes:
-        for f in load_amendment(province).local_indicators:
-            rows.append((f.name, province, f.group, f.type, f.unit, f.required, f.max, f.label, f.help,
-                         len(rows) + 1, f.since, f.until))
-    return rows
+    provinces = load_registry().province_codes
+    fields = [*load_form().fields]
+    for province in provinces:
+        fields += load_amendment(province).local_indicators
+
+    def collected_by(f) -> list[str]:
+        return [f.province] if f.is_local else [p for p in provinces if f.name not in load_amendment(p).omit]
+
+    return [(f.name, f.province, f.group, f.type, f.unit, f.required, f.max, f.label, f.help, position, f.since,
+             f.until, f.aggregation, f.direction, f.part_of, collected_by(f))
+            for position, f in enumerate(fields, start=1)]
 
 
 def _copy(conn: psycopg.Connection, table: str, columns: list[str], rows: list[tuple]) -> None:
@@ -48,9 +50,11 @@ def sync_reference(conn: psycopg.Connection) -> bool:
         return False
     registry = load_registry()
     with conn.transaction():
-        _copy(conn, "ref_provinces", ["province_code", "province_name", "capital", "due_day", "lock_after_days"],
+        _copy(conn, "ref_provinces", ["province_code", "province_name", "capital", "due_day", "lock_after_days",
+                                      "iso_3166_2", "population_base_year", "population_growth_percent"],
               [(p.province_code, p.province_name, p.capital, load_amendment(p.province_code).due_day,
-                load_amendment(p.province_code).lock_after_days) for p in registry.provinces])
+                load_amendment(p.province_code).lock_after_days, p.iso_3166_2, p.population_base_year,
+                p.population_growth_percent) for p in registry.provinces])
         _copy(conn, "ref_districts", ["province_code", "district_code", "district_name"],
               [(d.province_code, d.district_code, d.district_name) for d in registry.districts])
         _copy(conn, "ref_units",
@@ -60,7 +64,8 @@ def sync_reference(conn: psycopg.Connection) -> bool:
                 u.urban_rural, u.population, u.opened_on, u.closed_on) for u in registry.unit_versions])
         _copy(conn, "ref_indicators",
               ["indicator_code", "province_code", "indicator_group", "value_type", "unit_of_measure",
-               "is_required", "max_value", "label", "help_text", "position", "first_version", "last_version"],
+               "is_required", "max_value", "label", "help_text", "position", "first_version", "last_version",
+               "aggregation", "direction", "part_of", "collected_by"],
               _indicator_rows())
         _copy(conn, "ref_form_versions", ["form_version", "first_month"],
               [(v.version, v.start) for v in load_form().versions])

@@ -4,6 +4,12 @@ spec/registry/units.csv holds one row per *version* of a unit: a unit that
 moved district has two rows, the first closed by `valid_to`. A unit is open in
 a month when it opened on or before the month's last day and had not closed
 before the month's first day (`closed_on` is its last day of operation).
+
+spec/registry/provinces.csv also gives each province's ISO 3166-2 code and the annual growth of its
+population: a unit's `population` is its estimate for `population_base_year` (the 2023 census), and other
+years are estimated from it at `population_growth_percent` a year (the 2017-2023 intercensal growth; an
+estimate for Gilgit-Baltistan and Azad Jammu & Kashmir, which that census did not cover). The warehouse's
+rpt_population_year holds those estimates by year for units, districts and provinces.
 """
 from __future__ import annotations
 
@@ -22,6 +28,9 @@ class Province:
     province_code: str
     province_name: str
     capital: str
+    iso_3166_2: str
+    population_base_year: int
+    population_growth_percent: float
 
 
 @dataclass(frozen=True)
@@ -109,7 +118,9 @@ class Registry:
 @functools.lru_cache(maxsize=None)
 def load_registry(spec_dir: Path = SPEC_DIR) -> Registry:
     folder = spec_dir / "registry"
-    provinces = tuple(Province(**row) for row in _rows(folder / "provinces.csv"))
+    provinces = tuple(Province(**{**row, "population_base_year": int(row["population_base_year"]),
+                                  "population_growth_percent": float(row["population_growth_percent"])})
+                      for row in _rows(folder / "provinces.csv"))
     districts = tuple(District(**row) for row in _rows(folder / "districts.csv"))
     versions = tuple(
         UnitVersion(

@@ -71,6 +71,7 @@ def ensure_roles(conn: psycopg.Connection) -> dict[str, str]:
     login_roles = [row[0] for row in conn.execute("select * from security.ensure_roles()")]
     if conn.execute("select to_regprocedure('security.let_portal_read_as_provinces()')").fetchone()[0]:
         conn.execute("select security.let_portal_read_as_provinces()")   # 086: the portal reads as a province
+    conn.execute("select security.ensure_reader_defaults()")  # search_path = marts (cop/sql/093)
     passwords = _load_passwords()
     changed = False
     for role in login_roles:

@@ -11,7 +11,7 @@ import functools
 import unicodedata
 from dataclasses import dataclass, field as dataclass_field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import yaml
 
@@ -20,6 +20,13 @@ from cop.period import PeriodError, parse_period
 
 IDENTITY_FIELDS = ("province_code", "district_code", "unit_code", "period")
 FIELD_TYPES = ("count", "decimal")
+# How an indicator adds up over months (over units, every kind but median adds up):
+#   flow    counted in the month: sum the months (meetings held, FIRs registered)
+#   stock   standing at the month's end: take the month's value, never sum months (watch groups, officers posted)
+#   survey  people asked in the month's survey: sum them, and read them as a share (satisfied / respondents)
+#   median  a unit's median: neither sums nor averages into a national figure
+AGGREGATIONS = ("flow", "stock", "survey", "median")
+DIRECTIONS = ("higher", "lower", "neutral")  # higher or lower is better; neutral: context (recorded crime)
 COMPARISONS = ("<=",)
 RULE_SPANS = ("month", "fiscal_year")
 SEVERITIES = ("error", "warning")
@@ -43,6 +50,9 @@ class Field:
     province: str | None = None  # set for a province's local indicator
     since: int = 1               # the form version that introduced it
     until: int | None = None     # the last form version that had it (None: still collected)
+    aggregation: str = "flow"    # one of AGGREGATIONS
+    direction: str = "neutral"   # one of DIRECTIONS
+    part_of: str | None = None   # the field this one is a subset of ("of those"): never add the two
 
     @property
     def is_local(self) -> bool:
@@ -326,12 +336,30 @@ def _parse_field(check: _Checker, raw: Any, where: str, groups: dict[str, str] |
     if cap <= 0:
         raise check.fail(where, f"max must be positive, found {cap}")
     since, until = _version_span(check, raw, where)
+    aggregation = check.get(raw, "aggregation", str, where, "flow")
+    if aggregation not in AGGREGATIONS:
+        raise check.fail(where, f"aggregation '{aggregation}' must be one of {AGGREGATIONS}")
+    direction = check.get(raw, "direction", str, where, "neutral")
+    if direction not in DIRECTIONS:
+        raise check.fail(where, f"direction '{direction}' must be one of {DIRECTIONS}")
     return Field(
         name=name, group=group, type=field_type, unit=check.get(raw, "unit", str, where),
         required=check.get(raw, "required", bool, where), max=cap,
         label=check.get(raw, "label", str, where), help=check.get(raw, "help", str, where),
-        province=province, since=since, until=until,
+        province=province, since=since, until=until, aggregation=aggregation, direction=direction,
+        part_of=check.get(raw, "part_of", str, where, None),
     )
+
+
+def _check_parts(check: _Checker, fields: Sequence[Field], known: dict[str, Field], where: str) -> None:
+    """A field that is part of another names a field of the same unit and aggregation (its whole)."""
+    for f in fields:
+        whole = known.get(f.part_of) if f.part_of else f
+        if whole is None:
+            raise check.fail(where, f"'{f.name}' is part_of unknown field '{f.part_of}'")
+        if (whole.unit, whole.aggregation) != (f.unit, f.aggregation):
+            raise check.fail(where, f"'{f.name}' is part_of '{whole.name}', which is counted differently "
+                                    f"({whole.unit}, {whole.aggregation} against {f.unit}, {f.aggregation})")
 
 
 def _version_span(check: _Checker, raw: Any, where: str) -> tuple[int, int | None]:
@@ -395,6 +423,7 @@ def parse_form(path: Path) -> Form:
     narratives = tuple(_parse_narrative(check, item, f"narratives[{i}]")
                        for i, item in enumerate(check.get(raw, "narratives", list, "top level", [])))
     _check_unique(check, [f.name for f in fields] + [n.name for n in narratives] + list(IDENTITY_FIELDS), "fields")
+    _check_parts(check, fields, {f.name: f for f in fields}, "fields")
 
     rules = {}
     for code, item in check.get(raw, "rules", dict, "top level").items():
@@ -477,6 +506,7 @@ def parse_amendment(path: Path, form: Form) -> Amendment:
         if local.name in national:
             raise check.fail("local_indicators", f"'{local.name}' is a national field; a local indicator needs its own name")
     _check_unique(check, [f.name for f in locals_], "local_indicators")
+    _check_parts(check, locals_, {f.name: f for f in (*form.fields, *locals_)}, "local_indicators")
 
     omit = tuple(check.get(raw, "omit", list, "top level", []))
     for name in omit:

@@ -691,6 +691,59 @@ def fetch_now(
         raise typer.Exit(1)
 
 
+# ---------------------------------------------------------------- the semantic layer
+
+metrics_app = typer.Typer(help="The agency's metrics (the dbt semantic layer, answered by MetricFlow as bi_reader).",
+                          no_args_is_help=True)
+app.add_typer(metrics_app, name="metrics")
+
+
+def _names(values: list[str]) -> list[str]:
+    return [name.strip() for value in values for name in value.split(",") if name.strip()]
+
+
+@metrics_app.command("list")
+def metrics_list() -> None:
+    """Every metric: name, type, label and what it measures."""
+    from hub.metrics import MetricsError, list_metrics
+
+    try:
+        infos = list_metrics()
+    except MetricsError as exc:
+        fail(str(exc), 1)
+    print("metric\ttype\tlabel\tdescription")
+    for info in infos:
+        print(f"{info.name}\t{info.kind}\t{info.label}\t{info.description}")
+
+
+@metrics_app.command("query")
+def metrics_query(
+    metrics: list[str] = typer.Option(..., "--metrics", "-m", help="Metric name(s), comma-separated or repeated."),
+    group_by: list[str] = typer.Option([], "--group-by", "-g", help=(
+        "Dimension(s): metric_time__month, __quarter, __year or __fiscal_year (July-June); province, "
+        "province__province_name, district__district_name, station.")),
+    where: list[str] = typer.Option([], "--where", help="A MetricFlow filter, e.g. \"{{ Entity('province') }} = 'SD'\"."),
+    order_by: list[str] = typer.Option([], "--order-by", help="Metric or dimension; prefix - for descending."),
+    limit: Optional[int] = typer.Option(None, "--limit"),
+    show_sql: bool = typer.Option(False, "--sql", help="Print the SQL MetricFlow wrote instead of the rows."),
+) -> None:
+    """Answer metrics grouped by dimensions, as CSV (exit 1 when a metric or dimension is unknown)."""
+    import csv
+
+    from hub.metrics import MetricsError, query_metrics
+
+    try:
+        answer = query_metrics(_names(metrics), _names(group_by), where, _names(order_by), limit)
+    except MetricsError as exc:
+        fail(str(exc), 1)
+    if show_sql:
+        print(answer.sql)
+        return
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(answer.columns)
+    writer.writerows(answer.rows)
+
+
 # ---------------------------------------------------------------- the province portal
 
 users_app = typer.Typer(help="Accounts of the province portal (province staff and federal reviewers).",

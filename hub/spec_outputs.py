@@ -3,7 +3,8 @@ against it by the tests (`cop spec check`):
 
 - the Great Expectations suites, expectations/suites/*.json (the expectations of loaders/rules.py);
 - the national indicator columns of the wide fact's dbt contract (fct_unit_month.yml), between its two
-  marker lines; the rest of that file is written by hand.
+  marker lines; the rest of that file is written by hand;
+- the semantic layer's indicator measures and metrics (hub/semantic_layer.py).
 
 Everything else that depends on the form reads spec/ when it runs: the intake, the templates, the
 generator of sample returns, the warehouse's reference tables (synced at every migration) and the
@@ -17,6 +18,7 @@ from pathlib import Path
 from cop.paths import DBT_PROJECT_DIR
 from cop.spec import Field, Form, load_form
 from expectations.suites import SUITES_DIR, suite_text
+from hub.semantic_layer import INDICATOR_METRICS, indicator_metrics_text
 from loaders.rules import generated_suites
 
 WIDE_FACT_CONTRACT = DBT_PROJECT_DIR / "models" / "marts" / "fct_unit_month.yml"
@@ -61,6 +63,7 @@ def expected_outputs() -> dict[Path, str]:
     outputs = {SUITES_DIR / name: suite_text(suite) for name, suite in generated_suites().items()}
     contract = WIDE_FACT_CONTRACT.read_text(encoding="utf-8")
     outputs[WIDE_FACT_CONTRACT] = with_generated_columns(contract, wide_fact_columns(load_form()))
+    outputs[INDICATOR_METRICS] = indicator_metrics_text(load_form())
     return outputs
 
 

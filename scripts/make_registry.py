@@ -20,11 +20,14 @@ from pathlib import Path
 
 OUT = Path(__file__).resolve().parent.parent / "spec" / "registry"
 
+# (code, name, capital, ISO 3166-2, annual population growth %: 2017-2023 census; GB and AJ estimated)
 PROVINCES = [
-    ("PB", "Punjab", "Lahore"), ("SD", "Sindh", "Karachi"), ("KP", "Khyber Pakhtunkhwa", "Peshawar"),
-    ("BA", "Balochistan", "Quetta"), ("IC", "Islamabad Capital Territory", "Islamabad"),
-    ("GB", "Gilgit-Baltistan", "Gilgit"), ("AJ", "Azad Jammu & Kashmir", "Muzaffarabad"),
+    ("PB", "Punjab", "Lahore", "PK-PB", 2.53), ("SD", "Sindh", "Karachi", "PK-SD", 2.57),
+    ("KP", "Khyber Pakhtunkhwa", "Peshawar", "PK-KP", 2.38), ("BA", "Balochistan", "Quetta", "PK-BA", 3.20),
+    ("IC", "Islamabad Capital Territory", "Islamabad", "PK-IS", 2.81),
+    ("GB", "Gilgit-Baltistan", "Gilgit", "PK-GB", 2.00), ("AJ", "Azad Jammu & Kashmir", "Muzaffarabad", "PK-JK", 1.90),
 ]
+POPULATION_BASE_YEAR = 2023  # the units' populations are for this year
 
 # (district code, district name, stations, share urban)
 DISTRICTS = {
@@ -185,7 +188,10 @@ def write_csv(path: Path, rows: list[dict]) -> None:
 def main() -> None:
     rng = random.Random(20240101)
     OUT.mkdir(parents=True, exist_ok=True)
-    write_csv(OUT / "provinces.csv", [dict(province_code=c, province_name=n, capital=cap) for c, n, cap in PROVINCES])
+    write_csv(OUT / "provinces.csv", [dict(province_code=c, province_name=n, capital=cap, iso_3166_2=iso,
+                                           population_base_year=POPULATION_BASE_YEAR,
+                                           population_growth_percent=f"{growth:.2f}")
+                                      for c, n, cap, iso, growth in PROVINCES])
     write_csv(OUT / "districts.csv", [dict(province_code=p, district_code=c, district_name=n)
                                       for p, ds in DISTRICTS.items() for c, n, _, _ in ds])
     units = add_history(rng, build_units(rng))

@@ -20,7 +20,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("new_indicator")]
 NEW_FIELD = ("  - {name: road_safety_sessions, group: partnership, type: count, unit: sessions, required: true,\n"
              "     max: 200, label: Road safety sessions, help: Road safety talks held with drivers and schools "
              "this month.}\n")
-GENERATED = {"expectations/suites/cop_return_national.json", "dbt_project/models/marts/fct_unit_month.yml"}
+GENERATED = {"expectations/suites/cop_return_national.json", "dbt_project/models/marts/fct_unit_month.yml",
+             "dbt_project/models/marts/semantic/_indicator_metrics.yml"}
 
 
 def scratch_copy(target: Path) -> Path:

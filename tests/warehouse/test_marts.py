@@ -101,7 +101,8 @@ def test_local_indicators_stay_out_of_national_facts(built, warehouse_conn):
     local = dict(warehouse_conn.execute("select province_code, array_agg(distinct indicator_code order by indicator_code) "
                                         "from marts.rpt_local_indicators group by province_code").fetchall())
     assert local == {"IC": ["ic_safe_city_alerts"], "PB": ["pb_dolphin_patrol_hours", "pb_khidmat_markaz_services"]}
-    assert one(warehouse_conn, "select count(*) from marts.dim_indicator") == (len(load_form().fields),)
+    assert one(warehouse_conn, "select count(*) from marts.dim_indicator where scope = 'national'") == (
+        len(load_form().fields),)
 
 
 def test_submission_history_for_reviewers(built, warehouse_conn, scenario):
@@ -191,6 +192,10 @@ def _rows_by_province(conn: psycopg.Connection) -> dict[str, set[str]]:
     return seen
 
 
+# Aggregates and reference data, no unit's rows (meta readable_by_every_province): benchmarks for every province.
+READABLE_BY_EVERY_PROVINCE = {"rpt_benchmark_month", "dim_indicator_province", "rpt_population_year"}
+
+
 def test_province_reader_sees_only_its_province(built, warehouse_conn):
     everything = _rows_by_province(warehouse_conn)
     assert "PB" in everything["fct_unit_month_indicator"] and "PB" in everything["rpt_local_indicators"]
@@ -198,10 +203,13 @@ def test_province_reader_sees_only_its_province(built, warehouse_conn):
         seen = _rows_by_province(conn)
         assert set(seen) == set(everything)
         for table, provinces in seen.items():
-            assert provinces <= {"SD"}, table
+            if table in READABLE_BY_EVERY_PROVINCE:
+                assert provinces == everything[table], table
+            else:
+                assert provinces <= {"SD"}, table
         assert seen["rpt_reporting_completeness"] == {"SD"}
         assert one(conn, "select count(*) from marts.fct_unit_month where province_code = 'PB'") == (0,)
-        assert one(conn, "select count(*) from marts.dim_indicator")[0] == len(load_form().fields)
+        assert one(conn, "select count(*) from marts.dim_indicator where scope = 'national'")[0] == len(load_form().fields)
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             conn.execute("select * from raw.return_values limit 1")
     with connect_as("bi_reader") as conn:

@@ -30,3 +30,4 @@ left join sent as s
     on s.province_code = c.province_code
     and s.month = c.month
     and s.indicator_code = i.indicator_code
+where i.scope = 'national'

@@ -11,5 +11,9 @@ select
     help_text,
     position,
     first_version,
-    last_version
+    last_version,
+    aggregation,
+    direction,
+    part_of,
+    array_to_string(collected_by, ', ') as collected_by  -- text: dbt unit tests cannot mock an array column
 from {{ source('raw', 'ref_indicators') }}
