@@ -209,10 +209,19 @@ def render_html(report: AnnualReport) -> str:
     return _environment().get_template("annual.html").render(report=report, **fields)
 
 
-def write_pdf(html: str, path: Path) -> Path:
+def pdf_document(html: str):
+    """WeasyPrint's document for `html`, without its page-by-page progress log (a hundred lines per report
+    when a library has set the root logger to INFO)."""
+    import logging
+
     from weasyprint import HTML
 
-    HTML(string=html).write_pdf(path)
+    logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
+    return HTML(string=html)
+
+
+def write_pdf(html: str, path: Path) -> Path:
+    pdf_document(html).write_pdf(path)
     return path
 
 

@@ -27,7 +27,7 @@ from cop import db
 from cop.paths import state_dir
 from cop.security import TRANSFORM_ROLE
 from cop.spec import load_form
-from publishing.annual import _environment
+from publishing.annual import _environment, pdf_document
 from publishing.annual_model import frame
 from publishing.config import Indicator, ScoringConfig, load_scoring
 from publishing.integrity_labels import FLAG_LABELS
@@ -288,11 +288,9 @@ class WrittenPack:
 
 def write_province_pack(pack: ProvincePack, config: ScoringConfig, folder: Path) -> WrittenPack:
     """The province pack (one PDF, one page per station), and each station's HTML and PDF beside it."""
-    from weasyprint import HTML
-
     started = time.perf_counter()
     folder.mkdir(parents=True, exist_ok=True)
-    document = HTML(string=render_pack(pack, config)).render()
+    document = pdf_document(render_pack(pack, config)).render()
     if len(document.pages) != len(pack.cards):
         raise RuntimeError(f"{pack.province_code}: {len(pack.cards)} scorecards laid out on "
                            f"{len(document.pages)} pages; a scorecard must fit one page")
