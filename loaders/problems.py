@@ -51,7 +51,8 @@ def problem(rule: str, detail: str, *, row: int | None = None, column: str | Non
     if not detail.endswith((".", "?")):
         detail += "."
     return Problem(severity=entry.severity, rule=rule, title=entry.title, message=f"{detail} {entry.fix}",
-                   row=row, column=column, value=None if value is None else str(value), field=field,
+                   row=None if row is None else int(row), column=column,  # a file's row: never numpy's int64
+                   value=None if value is None else str(value), field=field,
                    unit_code=unit_code, score=score)
 
 
