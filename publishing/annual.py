@@ -214,9 +214,9 @@ def pdf_document(html: str):
     when a library has set the root logger to INFO)."""
     import logging
 
+    logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)  # before the import: it parses CSS
     from weasyprint import HTML
 
-    logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
     return HTML(string=html)
 
 
